@@ -1,0 +1,61 @@
+# Aerie: `make run` serves the app, `make test` runs every test tier. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 3000
+RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.txt constraints.txt | sha1sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt constraints.txt | sha1sum | cut -c1-12)
+
+export REFLEX_USE_SYSTEM_BUN := 1
+export NPM_CONFIG_REGISTRY := https://registry.npmjs.org
+export REFLEX_CHECK_LATEST_VERSION := 0
+export REFLEX_TELEMETRY_ENABLED := false
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: run dev test lint typecheck pytest install install-dev browser bench clean
+
+$(RUNTIME_STAMP): requirements.txt constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	@rm -f $(VENV)/.runtime-*; touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	@rm -f $(VENV)/.dev-*; touch $@
+
+install: $(RUNTIME_STAMP)
+install-dev: $(DEV_STAMP)
+
+## Serve Aerie in production mode on one port (UI at /, REST API under /api).
+run: install
+	$(PY) -m aerie_app serve --port $(PORT)
+
+## Reflex's dev mode (hot reload; page on :3000, backend and API on :8000).
+dev: install
+	$(PY) -m aerie_app serve --env dev
+
+## Debian's Chromium for the browser tests (installed when missing and we are root).
+browser:
+	@bash .ci/ensure-chromium.sh
+
+lint: install-dev
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: install-dev
+	$(VENV)/bin/mypy
+
+pytest: install-dev browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Every tier: format, lint, types, then unit + api + cad + e2e (+ pg when PostgreSQL answers).
+test: lint typecheck pytest
+
+bench: install-dev
+	$(PY) bench/api.py
+	$(PY) bench/convert.py
+
+clean:
+	rm -rf .web $(VENV) artifacts

@@ -1,0 +1,1 @@
+"""Aerie: part management for robotics fabrication shops."""

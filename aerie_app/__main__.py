@@ -1,0 +1,92 @@
+"""Command line: ``python -m aerie_app serve|migrate|bootstrap|create-key``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from aerie_app.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bootstrap(port: int) -> None:
+    """Migrate, make sure an admin key exists, print where Aerie is (and a new key, once)."""
+    from aerie_app.db import migrate, session_scope
+    from aerie_app.services import keys
+
+    settings = get_settings()
+    migrate()
+    configured = settings.api_key.get_secret_value() if settings.api_key else None
+    with session_scope() as session:
+        raw = keys.bootstrap_admin(session, configured=configured)
+    print(f"Aerie data folder: {settings.data_dir.resolve()}", flush=True)
+    if raw:
+        # Printed once, to the terminal only: it is stored hashed and cannot be shown again.
+        print("=" * 72, flush=True)
+        print("First start: an admin API key was generated. Save it now, it is not stored:")
+        print(f"    {raw}")
+        print("Use it to sign in to the UI and as X-API-Key for scripts.")
+        print("=" * 72, flush=True)
+    print(f"Aerie: http://localhost:{port}/  (API: http://localhost:{port}/api/docs)", flush=True)
+
+
+def reflex_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("REFLEX_USE_SYSTEM_BUN", "1")
+    env.setdefault("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org")
+    env.setdefault("REFLEX_CHECK_LATEST_VERSION", "0")
+    env.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def serve(args: argparse.Namespace) -> int:
+    port = int(args.port or os.environ.get("PORT", "3000"))
+    _bootstrap(port)
+    env = reflex_env() | {"PORT": str(port)}
+    cmd = [sys.executable, "-m", "reflex", "run", "--env", args.env, "--loglevel", "warning"]
+    if args.env == "prod":
+        cmd += ["--single-port", "--frontend-port", str(port)]
+    os.chdir(ROOT)
+    os.execvpe(cmd[0], cmd, env)
+    return 0  # pragma: no cover - exec does not return
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aerie_app", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="migrate, bootstrap keys and serve the app")
+    p_serve.add_argument("--port", type=int, default=None)
+    p_serve.add_argument("--env", choices=["prod", "dev"], default="prod")
+    sub.add_parser("migrate", help="apply database migrations")
+    p_key = sub.add_parser("create-key", help="create an API key and print it once")
+    p_key.add_argument("name")
+    p_key.add_argument("--scope", choices=["read", "write", "admin"], default="write")
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        return serve(args)
+    if args.command == "migrate":
+        from aerie_app.db import migrate
+
+        migrate()
+        print("Database is up to date.")
+        return 0
+    if args.command == "create-key":
+        from aerie_app.db import migrate, session_scope
+        from aerie_app.models import Scope
+        from aerie_app.services import keys
+
+        migrate()
+        with session_scope() as session:
+            _, raw = keys.create_key(session, name=args.name, scope=Scope(args.scope))
+        print(raw)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Builds the FastAPI app: routers, the one error shape, size limits, CORS, offline API docs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aerie_app.db import check_database
+from aerie_app.errors import AerieError, RateLimited, TooLarge
+from aerie_app.settings import VERSION, get_settings
+
+log = logging.getLogger("aerie.api")
+
+HTTP_MESSAGES = {
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Payload too large",
+}
+
+
+def error_response(exc: AerieError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
+    first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
+    loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path", "header")]
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return "body", "Malformed JSON"
+    field = ".".join(loc) or "body"
+    message = str(first.get("msg", "Invalid value"))
+    if kind in ("dict_type", "model_attributes_type"):
+        message = "Request body must be a JSON object"
+    return field, message
+
+
+class BodyLimit:
+    """Refuses request bodies over the limit with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api"):
+            await self.app(scope, receive, send)
+            return
+        settings = get_settings()
+        upload = scope["path"].rstrip("/").endswith(("/upload", "/views"))
+        limit = settings.max_upload_bytes + 64 * 1024 if upload else settings.max_request_kb * 1024
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _reject(send, limit)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLargeSignal()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLargeSignal:
+            if not started:
+                await _reject(send, limit)
+
+
+class _TooLargeSignal(Exception):
+    pass
+
+
+async def _reject(send: Send, limit: int) -> None:
+    exc = TooLarge("Payload too large", {"limitBytes": limit})
+    response = error_response(exc)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(response.body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": bytes(response.body)})
+
+
+def create_api() -> FastAPI:
+    from aerie_app.api import routes_admin, routes_parts
+
+    settings = get_settings()
+    api = FastAPI(
+        title="Aerie API",
+        version=VERSION,
+        description="Part management for robotics fabrication shops. Authenticate with the "
+        "`X-API-Key` header (the `api_key` query parameter still works for old clients but puts "
+        "the key in logs and browser history: avoid it).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+
+    @api.exception_handler(AerieError)
+    async def _aerie_error(_: Request, exc: AerieError) -> JSONResponse:
+        return error_response(exc)
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        field, message = _validation_message(exc)
+        return JSONResponse(
+            {"error": "Validation failed", "details": {"field": field, "message": message}},
+            status_code=400,
+        )
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+        return JSONResponse(
+            {"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @api.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("Unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": "Internal error"}, status_code=500)
+
+    api.include_router(routes_parts.router)
+    api.include_router(routes_admin.router)
+
+    @api.get("/api/health", tags=["meta"], summary="Liveness and database check (no key needed)")
+    @api.get("/health", include_in_schema=False)
+    def health() -> JSONResponse:
+        ok = check_database()
+        body = {
+            "status": "ok" if ok else "degraded",
+            "version": VERSION,
+            "database": "ok" if ok else "unreachable",
+        }
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    from swagger_ui_bundle import swagger_ui_path
+
+    api.mount("/api/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @api.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Aerie API",
+            swagger_js_url="/api/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/api/docs-assets/favicon-32x32.png",
+        )
+
+    if settings.cors_origins:
+        api.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    api.add_middleware(BodyLimit)
+    return api

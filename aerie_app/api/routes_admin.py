@@ -1,0 +1,54 @@
+"""API-key management (admin scope): create (the key is shown once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from aerie_app.api.deps import Admin, Reader, SessionDep
+from aerie_app.errors import NotFound, ValidationFailed
+from aerie_app.models import Scope
+from aerie_app.services import keys
+
+router = APIRouter(prefix="/api/keys", tags=["api keys"])
+
+
+@router.get("", summary="List API keys (never their values)")
+def list_keys(session: SessionDep, _: Admin) -> dict[str, Any]:
+    return {"keys": [keys.key_public(k) for k in keys.list_keys(session)]}
+
+
+@router.post("", status_code=201, summary="Create an API key; its value is returned only here")
+def create_key(
+    session: SessionDep,
+    _: Admin,
+    body: Annotated[
+        dict[str, Any] | None,
+        Body(openapi_examples={"key": {"value": {"name": "CAD export script", "scope": "write"}}}),
+    ] = None,
+) -> dict[str, Any]:
+    name = (body or {}).get("name")
+    scope_raw = (body or {}).get("scope", "write")
+    if not isinstance(name, str):
+        raise ValidationFailed("name", "Key name is required")
+    try:
+        scope = Scope(scope_raw)
+    except ValueError:
+        raise ValidationFailed("scope", "scope must be read, write or admin") from None
+    key, raw = keys.create_key(session, name=name, scope=scope)
+    return keys.key_public(key) | {"key": raw}
+
+
+@router.post("/{key_id}/revoke", summary="Revoke a key (its browser sessions end too)")
+def revoke_key(session: SessionDep, _: Admin, key_id: str) -> dict[str, Any]:
+    try:
+        kid = int(key_id)
+    except ValueError:
+        raise NotFound("API key not found") from None
+    return keys.key_public(keys.revoke_key(session, kid))
+
+
+@router.get("/me", summary="The calling key's name and scope")
+def whoami(principal: Reader) -> dict[str, Any]:
+    return {"name": principal.name, "scope": principal.scope.value}

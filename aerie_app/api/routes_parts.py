@@ -1,0 +1,434 @@
+"""Aerie-compatible part routes: list, CRUD, workflow actions, stats, leaderboard, wipe, timeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from aerie_app.api.deps import Admin, Reader, SessionDep, Writer, auth_checks, client_id
+from aerie_app.errors import Forbidden, InvalidApiKey, NotFound, RateLimited, ValidationFailed
+from aerie_app.models import Category, Scope
+from aerie_app.schemas import normalize_part_input, part_public
+from aerie_app.services import keys, parts, stats
+from aerie_app.services.keys import Principal
+from aerie_app.services.parts import PartQuery
+from aerie_app.workflow import Action
+
+router = APIRouter(prefix="/api/parts", tags=["parts"])
+
+PART_EXAMPLE = {
+    "type": "cnc",
+    "name": "Intake side plate",
+    "subsystem": "Intake",
+    "material": "6061 Aluminum",
+    "materialThickness": "0.25 in",
+    "amount": 2,
+    "notes": "Deburr all edges",
+    "onshapeUrl": "https://cad.onshape.com/documents/abc/w/def/e/ghi",
+}
+JsonBody = Annotated[
+    dict[str, Any] | None, Body(openapi_examples={"part": {"value": PART_EXAMPLE}})
+]
+ActionBody = Annotated[dict[str, Any] | None, Body()]
+
+
+def _id(part_id: str) -> int:
+    """Path ids are parsed here so that ``/api/parts/abc`` is a 404, as for any unknown part."""
+    try:
+        value = int(part_id)
+    except ValueError:
+        raise NotFound("Part not found", {"id": part_id}) from None
+    if value < 1 or value > 2**62:
+        raise NotFound("Part not found", {"id": part_id})
+    return value
+
+
+def _expected_version(if_match: str | None, body: dict[str, Any] | None) -> int | None:
+    raw: Any = None
+    if body and "version" in body:
+        raw = body["version"]
+    elif if_match:
+        raw = if_match.strip().removeprefix("W/").strip('"')
+    if raw is None or raw == "*":
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise ValidationFailed("version", "version must be an integer") from None
+
+
+def _actor(principal: Principal, body: dict[str, Any] | None, user: str | None) -> str:
+    person = user or (body or {}).get("actor")
+    if isinstance(person, str) and person.strip():
+        return f"{person.strip()[:100]} (key: {principal.name})"
+    return principal.name
+
+
+def _part_response(part: Any, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(
+        part_public(part), status_code=status_code, headers={"ETag": f'W/"{part.version}"'}
+    )
+
+
+def _list(session: SessionDep, query: PartQuery) -> dict[str, Any]:
+    rows, total = parts.list_parts(session, query)
+    return {
+        "parts": [part_public(p) for p in rows],
+        "total": total,
+        "limit": query.limit,
+        "offset": query.offset,
+    }
+
+
+@router.get("", include_in_schema=False)
+@router.get("/", summary="List parts", description="Filter, search, sort and page through parts.")
+def list_parts(
+    session: SessionDep,
+    _: Reader,
+    category: Category | None = None,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    sort_by: Annotated[str | None, Query(description="A part field; unknown → created_at")] = None,
+    sort_order: Annotated[str | None, Query(description="asc, or anything else for desc")] = None,
+    limit: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    subsystem: str | None = None,
+    material: str | None = None,
+    assigned: str | None = None,
+    status: str | None = None,
+    type: str | None = None,
+) -> dict[str, Any]:
+    query = PartQuery(
+        category=category.value if category else None,
+        search=search,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        limit=limit,
+        offset=offset,
+        subsystem=subsystem,
+        material=material,
+        assigned=assigned,
+        status=status,
+        type=type,
+    )
+    return _list(session, query)
+
+
+@router.get("/categories/{category}", summary="List one category's parts")
+def list_category(
+    session: SessionDep,
+    _: Reader,
+    category: Category,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+    limit: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    query = PartQuery(
+        category=category.value,
+        search=search,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        limit=limit,
+        offset=offset,
+    )
+    return _list(session, query)
+
+
+@router.post("", include_in_schema=False, status_code=201)
+@router.post("/", status_code=201, summary="Create a part (lands in Review, Pending)")
+def create_part(
+    session: SessionDep,
+    principal: Writer,
+    body: JsonBody = None,
+    x_aerie_user: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    data = normalize_part_input(body, partial=False)
+    part = parts.create_part(session, data=data, actor=_actor(principal, body, x_aerie_user))
+    return _part_response(part, 201)
+
+
+@router.get("/stats", summary="Row counts by category, status and assignment")
+def get_stats(session: SessionDep, _: Reader) -> dict[str, Any]:
+    return stats.stats(session)
+
+
+@router.get("/stats/detailed", summary="Amount-weighted totals, completion times, contributors")
+def get_detailed(session: SessionDep, _: Reader) -> dict[str, Any]:
+    return stats.detailed(session)
+
+
+@router.get("/leaderboard", summary="Makers ranked by score")
+def get_leaderboard(session: SessionDep, _: Reader) -> dict[str, Any]:
+    return {"leaderboard": stats.leaderboard(session)}
+
+
+@router.get("/auth/check", summary="Login probe (rate limited: one call per 2 s per client)")
+def auth_check(request: Request, _: Reader) -> JSONResponse:
+    client = client_id(request)
+    count, retry = auth_checks.count(client)
+    if count:
+        raise RateLimited("Please wait before checking again", retry)
+    auth_checks.add(client)
+    return JSONResponse(
+        {
+            "status": "authenticated",
+            "message": "API key is valid",
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        },
+        headers={"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache"},
+    )
+
+
+@router.post("/wipe", summary="Season wipe: delete every part and file (admin key + typed key)")
+def wipe(session: SessionDep, principal: Admin, body: ActionBody = None) -> dict[str, Any]:
+    password = (body or {}).get("password")
+    if not isinstance(password, str) or not password:
+        raise ValidationFailed("password", "Type an admin key as the password to confirm")
+    try:
+        typed = keys.verify_key(session, password)
+    except InvalidApiKey:
+        raise Forbidden("Incorrect password") from None
+    if not typed.can(Scope.ADMIN):
+        raise Forbidden("Incorrect password")
+    count = parts.wipe_all(session)
+    return {"message": f"Deleted {count} parts and their files", "count": count}
+
+
+@router.get("/{part_id}", summary="Get one part")
+def get_part(session: SessionDep, _: Reader, part_id: str) -> JSONResponse:
+    return _part_response(parts.get_part(session, _id(part_id)))
+
+
+@router.put("/{part_id}", summary="Edit a part (status changes follow the workflow)")
+def update_part(
+    session: SessionDep,
+    principal: Writer,
+    part_id: str,
+    body: JsonBody = None,
+    if_match: Annotated[str | None, Header()] = None,
+    x_aerie_user: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    pid = _id(part_id)
+    parts.get_part(session, pid)
+    data = normalize_part_input(body, partial=True)
+    part = parts.update_part(
+        session,
+        pid,
+        data=data,
+        actor=_actor(principal, body, x_aerie_user),
+        expected_version=_expected_version(if_match, body),
+    )
+    return _part_response(part)
+
+
+@router.delete("/{part_id}", summary="Delete a part and its files")
+def delete_part(session: SessionDep, principal: Writer, part_id: str) -> dict[str, str]:
+    parts.delete_part(session, _id(part_id), actor=principal.name)
+    return {"message": "Part deleted successfully"}
+
+
+@router.get("/{part_id}/events", summary="The part's timeline, newest first")
+def part_events(session: SessionDep, _: Reader, part_id: str) -> dict[str, Any]:
+    events = parts.list_events(session, _id(part_id))
+    return {"events": [parts.event_public(e) for e in events]}
+
+
+def _text(body: dict[str, Any] | None, *keys_: str) -> str | None:
+    for key in keys_:
+        value = (body or {}).get(key)
+        if isinstance(value, str):
+            return value
+        if value is not None:
+            raise ValidationFailed(key, f"{key} must be text")
+    return None
+
+
+def _info(body: dict[str, Any] | None) -> dict[str, Any] | None:
+    from aerie_app.schemas import _misc_info
+
+    raw = (body or {}).get("miscInfo", (body or {}).get("misc_info"))
+    return _misc_info(raw)
+
+
+def _quantity(body: dict[str, Any] | None) -> int | None:
+    raw = (body or {}).get("quantity")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise ValidationFailed("quantity", "quantity must be a whole number")
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationFailed("quantity", "quantity must be a whole number") from None
+
+
+def _act(
+    session: SessionDep,
+    principal: Principal,
+    part_id: str,
+    action: Action,
+    body: dict[str, Any] | None,
+    if_match: str | None,
+    user: str | None,
+    **kwargs: Any,
+) -> JSONResponse:
+    pid = _id(part_id)
+    part = parts.perform(
+        session,
+        pid,
+        action,
+        actor=_actor(principal, body, user),
+        expected_version=_expected_version(if_match, body),
+        **kwargs,
+    )
+    return _part_response(part)
+
+
+IfMatch = Annotated[str | None, Header()]
+User = Annotated[str | None, Header(alias="X-Aerie-User")]
+
+
+@router.post("/{part_id}/approve", summary="Review → the type's queue (reviewer, custom fields)")
+def approve(
+    session: SessionDep,
+    p: Writer,
+    part_id: str,
+    body: ActionBody = None,
+    if_match: IfMatch = None,
+    user: User = None,
+) -> JSONResponse:
+    return _act(
+        session,
+        p,
+        part_id,
+        Action.APPROVE,
+        body,
+        if_match,
+        user,
+        reviewer=_text(body, "reviewer"),
+        fields=_info(body),
+    )
+
+
+@router.post("/{part_id}/assign", summary="Claim a part for someone (409 if someone else has it)")
+def assign(
+    session: SessionDep,
+    p: Writer,
+    part_id: str,
+    body: ActionBody = None,
+    if_match: IfMatch = None,
+    user: User = None,
+) -> JSONResponse:
+    name = _text(body, "assigned", "name")
+    if not name or not name.strip():
+        raise ValidationFailed("assigned", "assigned (the person's name) is required")
+    return _act(session, p, part_id, Action.ASSIGN, body, if_match, user, name=name)
+
+
+@router.post("/{part_id}/start", summary="Mark work as started (optionally crediting a maker)")
+def start(
+    session: SessionDep,
+    p: Writer,
+    part_id: str,
+    body: ActionBody = None,
+    if_match: IfMatch = None,
+    user: User = None,
+) -> JSONResponse:
+    return _act(
+        session,
+        p,
+        part_id,
+        Action.START,
+        body,
+        if_match,
+        user,
+        name=_text(body, "assigned", "name"),
+    )
+
+
+@router.post("/{part_id}/unclaim", summary="Give a part back (optional storage location)")
+def unclaim(
+    session: SessionDep,
+    p: Writer,
+    part_id: str,
+    body: ActionBody = None,
+    if_match: IfMatch = None,
+    user: User = None,
+) -> JSONResponse:
+    return _act(
+        session,
+        p,
+        part_id,
+        Action.UNCLAIM,
+        body,
+        if_match,
+        user,
+        storage_location=_text(body, "storage"),
+    )
+
+
+@router.post("/{part_id}/complete", summary="Complete all or `quantity` pieces")
+def complete(
+    session: SessionDep,
+    p: Writer,
+    part_id: str,
+    body: ActionBody = None,
+    if_match: IfMatch = None,
+    user: User = None,
+) -> JSONResponse:
+    info = _info(body) or {}
+    storage_location = _text(body, "storage") or (
+        info.pop("storage") if isinstance(info.get("storage"), str) else None
+    )
+    return _act(
+        session,
+        p,
+        part_id,
+        Action.COMPLETE,
+        body,
+        if_match,
+        user,
+        quantity=_quantity(body),
+        storage_location=storage_location,
+        fields=info,
+    )
+
+
+@router.post("/{part_id}/revert", summary="Completed → back to its type's queue")
+def revert(
+    session: SessionDep,
+    p: Writer,
+    part_id: str,
+    body: ActionBody = None,
+    if_match: IfMatch = None,
+    user: User = None,
+) -> JSONResponse:
+    return _act(session, p, part_id, Action.REVERT, body, if_match, user)
+
+
+@router.post("/{part_id}/mark-incorrect", summary="Flag a completed part as made incorrectly")
+def mark_incorrect(
+    session: SessionDep,
+    p: Writer,
+    part_id: str,
+    body: ActionBody = None,
+    if_match: IfMatch = None,
+    user: User = None,
+) -> JSONResponse:
+    return _act(session, p, part_id, Action.MARK_INCORRECT, body, if_match, user)
+
+
+@router.post("/{part_id}/mark-correct", summary="Clear the made-incorrectly flag")
+def mark_correct(
+    session: SessionDep,
+    p: Writer,
+    part_id: str,
+    body: ActionBody = None,
+    if_match: IfMatch = None,
+    user: User = None,
+) -> JSONResponse:
+    return _act(session, p, part_id, Action.MARK_CORRECT, body, if_match, user)

@@ -1,0 +1,120 @@
+"""Access: the team enters its key once; the browser keeps a revocable session token, never the key."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from aerie_app.db import session_scope
+from aerie_app.errors import AerieError
+from aerie_app.models import Scope
+from aerie_app.services import keys
+
+
+class AuthState(rx.State):
+    """Who is signed in, from the session token kept in the browser."""
+
+    token: str = rx.LocalStorage("", name="aerie_session")
+    key_input: str = ""
+    error: str = ""
+    who: str = ""
+    scope: str = ""
+    checked: bool = False
+
+    @rx.var
+    def signed_in(self) -> bool:
+        return self.scope != ""
+
+    @rx.var
+    def can_write(self) -> bool:
+        return self.scope in (Scope.WRITE.value, Scope.ADMIN.value)
+
+    @rx.var
+    def is_admin(self) -> bool:
+        return self.scope == Scope.ADMIN.value
+
+    @rx.event
+    def set_key_input(self, value: str) -> None:
+        self.key_input = value
+
+    def _principal(self) -> keys.Principal | None:
+        if not self.token:
+            return None
+        with session_scope() as session:
+            try:
+                return keys.resolve_session(session, self.token)
+            except AerieError:
+                return None
+
+    @rx.event
+    def check(self):  # type: ignore[no-untyped-def]
+        principal = self._principal()
+        self.checked = True
+        if principal is None:
+            self.who, self.scope = "", ""
+            return None
+        self.who, self.scope = principal.name, principal.scope.value
+        from aerie_app.pages.board import BoardState
+
+        return BoardState.load
+
+    @rx.event
+    def sign_in(self, form: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        raw = (form or {}).get("key", self.key_input).strip()
+        with session_scope() as session:
+            try:
+                principal = keys.verify_key(session, raw)
+            except AerieError:
+                self.error = "That access key is not valid."
+                return None
+            self.token = keys.open_session(session, principal)
+        self.key_input, self.error = "", ""
+        self.who, self.scope = principal.name, principal.scope.value
+        from aerie_app.pages.board import BoardState
+
+        return BoardState.load
+
+    @rx.event
+    def sign_out(self) -> None:
+        if self.token:
+            with session_scope() as session:
+                keys.close_session(session, self.token)
+        self.token, self.who, self.scope = "", "", ""
+
+
+def sign_in_card() -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.form(
+                rx.vstack(
+                    rx.heading("Sign in to Aerie", size="5"),
+                    rx.text(
+                        "Enter your team's access key. This browser stays signed in until you "
+                        "sign out or the key is revoked.",
+                        size="2",
+                        color_scheme="gray",
+                    ),
+                    rx.input(
+                        name="key",
+                        id="access-key",
+                        type="password",
+                        placeholder="Access key",
+                        value=AuthState.key_input,
+                        on_change=AuthState.set_key_input,
+                        width="100%",
+                        auto_focus=True,
+                    ),
+                    rx.cond(
+                        AuthState.error != "",
+                        rx.callout(AuthState.error, color_scheme="red", size="1", width="100%"),
+                    ),
+                    rx.button("Sign in", type="submit", width="100%", id="sign-in"),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=AuthState.sign_in,
+                reset_on_submit=False,
+            ),
+            width="min(420px, 92vw)",
+        ),
+        min_height="60vh",
+    )

@@ -1,0 +1,165 @@
+"""API keys and browser sessions: stored as SHA-256 hashes, compared in constant time, never logged.
+
+Keys are 32 random bytes, so a fast unsalted hash is the right tool (no password stretching needed):
+the database lookup is by hash, and the final comparison uses ``hmac.compare_digest``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from aerie_app.errors import InvalidApiKey, NotFound, ValidationFailed
+from aerie_app.models import ApiKey, Scope, UiSession, utcnow
+
+KEY_PREFIX = "aerie_"
+SESSION_DAYS = 30
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key's name and scope (never the key itself)."""
+
+    key_id: int
+    name: str
+    scope: Scope
+
+    def can(self, needed: Scope) -> bool:
+        return self.scope.allows(needed)
+
+
+def new_raw_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_key(
+    session: Session, *, name: str, scope: Scope, raw: str | None = None
+) -> tuple[ApiKey, str]:
+    """A new key; the raw value is returned once and only its hash is stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("name", "Key name is required (at most 100 characters)")
+    raw = raw or new_raw_key()
+    if len(raw) < 16:
+        raise ValidationFailed("key", "An API key must be at least 16 characters")
+    digest = hash_key(raw)
+    existing = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
+    if existing is not None:
+        if existing.revoked_at is not None:
+            existing.revoked_at = None
+            session.add(existing)
+            session.commit()
+        return existing, raw
+    key = ApiKey(name=name, scope=scope.value, key_hash=digest, prefix=raw[:10])
+    session.add(key)
+    session.commit()
+    return key, raw
+
+
+def verify_key(session: Session, raw: str) -> Principal:
+    """The principal for a raw key, or :class:`InvalidApiKey`."""
+    digest = hash_key(raw or "")
+    key = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
+    # compare_digest keeps the final check constant-time even though the lookup is by hash.
+    if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at:
+        raise InvalidApiKey()
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+        key.last_used_at = now
+        session.add(key)
+        session.commit()
+    assert key.id is not None
+    return Principal(key.id, key.name, Scope(key.scope))
+
+
+def list_keys(session: Session) -> Sequence[ApiKey]:
+    return session.exec(select(ApiKey).order_by(col(ApiKey.id))).all()
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("API key not found", {"id": key_id})
+    key.revoked_at = key.revoked_at or utcnow()
+    session.add(key)
+    session.commit()
+    return key
+
+
+def has_admin_key(session: Session) -> bool:
+    stmt = select(ApiKey.id).where(
+        ApiKey.scope == Scope.ADMIN.value, col(ApiKey.revoked_at).is_(None)
+    )
+    return session.exec(stmt).first() is not None
+
+
+def bootstrap_admin(session: Session, *, configured: str | None) -> str | None:
+    """Make sure an admin key exists. Returns a newly generated raw key (to print once), else None.
+
+    With ``configured`` (``AERIE_API_KEY``) that value is an admin key.
+    """
+    if configured:
+        create_key(session, name="admin (AERIE_API_KEY)", scope=Scope.ADMIN, raw=configured)
+        return None
+    if has_admin_key(session):
+        return None
+    _, raw = create_key(session, name="admin", scope=Scope.ADMIN)
+    return raw
+
+
+def open_session(session: Session, principal: Principal) -> str:
+    """A browser session token bound to a key; revoking the key ends its sessions."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        UiSession(
+            token_hash=hash_key(token),
+            api_key_id=principal.key_id,
+            expires_at=utcnow() + timedelta(days=SESSION_DAYS),
+        )
+    )
+    session.commit()
+    return token
+
+
+def resolve_session(session: Session, token: str) -> Principal:
+    digest = hash_key(token or "")
+    row = session.exec(select(UiSession).where(UiSession.token_hash == digest)).first()
+    if row is None or row.revoked_at or row.expires_at < utcnow():
+        raise InvalidApiKey("Session expired; enter the access key again")
+    key = session.get(ApiKey, row.api_key_id)
+    if key is None or key.revoked_at:
+        raise InvalidApiKey("Session expired; enter the access key again")
+    assert key.id is not None
+    return Principal(key.id, key.name, Scope(key.scope))
+
+
+def close_session(session: Session, token: str) -> None:
+    row = session.exec(select(UiSession).where(UiSession.token_hash == hash_key(token))).first()
+    if row is not None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.commit()
+
+
+def key_public(key: ApiKey) -> dict[str, object]:
+    from aerie_app.schemas import iso
+
+    return {
+        "id": key.id,
+        "name": key.name,
+        "scope": key.scope,
+        "prefix": key.prefix,
+        "createdAt": iso(key.created_at),
+        "lastUsedAt": iso(key.last_used_at),
+        "revoked": key.revoked_at is not None,
+    }

@@ -1,0 +1,355 @@
+"""Part use-cases: create, read, list and search, edit, workflow actions, delete, timeline.
+
+Every write goes through :func:`_save`, a version-checked UPDATE: of two clients that change one
+part at once exactly one wins and the other gets :class:`Conflict` (409), on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from aerie_app import workflow
+from aerie_app.errors import Conflict, NotFound, ValidationFailed
+from aerie_app.models import Category, Part, PartEvent, PartWorker, Status, utcnow
+from aerie_app.services import storage
+from aerie_app.services.search import dumps, rank_expression, search_filter, search_text_for
+from aerie_app.workflow import Action
+
+SORTABLE = {
+    "id": Part.id,
+    "name": Part.name,
+    "part_id": Part.part_id,
+    "created_at": Part.created_at,
+    "updated_at": Part.updated_at,
+    "status": Part.status,
+    "category": Part.category,
+    "type": Part.type,
+    "assigned": Part.assigned,
+    "material": Part.material,
+    "material_thickness": Part.material_thickness,
+    "subsystem": Part.subsystem,
+    "amount": Part.amount,
+    "claimed_date": Part.claimed_date,
+    "completed_at": Part.completed_at,
+    "mass_g": Part.mass_g,
+    "stock_x_mm": Part.stock_x_mm,
+    "volume_mm3": Part.volume_mm3,
+}
+SORT_ALIASES = {
+    "partId": "part_id",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "claimedDate": "claimed_date",
+    "completedAt": "completed_at",
+    "materialThickness": "material_thickness",
+    "massG": "mass_g",
+    "mass": "mass_g",
+    "stock": "stock_x_mm",
+    "volume": "volume_mm3",
+}
+FILTERABLE = ("category", "subsystem", "material", "assigned", "status", "type")
+MAX_PAGE = 1000
+
+
+@dataclass
+class PartQuery:
+    """A list request; unknown sort fields fall back to ``created_at`` (old clients rely on it)."""
+
+    category: str | None = None
+    search: str | None = None
+    sort_by: str | None = None
+    sort_order: str | None = None
+    limit: int | None = None
+    offset: int = 0
+    subsystem: str | None = None
+    material: str | None = None
+    assigned: str | None = None
+    status: str | None = None
+    type: str | None = None
+
+
+def _actor(actor: str | None) -> str | None:
+    return actor.strip()[:200] if actor and actor.strip() else None
+
+
+def get_part(session: Session, part_id: int) -> Part:
+    part = session.get(Part, part_id)
+    if part is None:
+        raise NotFound("Part not found", {"id": part_id})
+    return part
+
+
+def create_part(session: Session, *, data: Mapping[str, Any], actor: str | None) -> Part:
+    """A new part, always in Review / Pending whatever the client sent, with a 'created' event."""
+    fields = {k: v for k, v in data.items() if not k.startswith("_")}
+    now = utcnow()
+    part = Part(
+        **fields,
+        category=Category.REVIEW.value,
+        status=Status.PENDING.value,
+        created_at=now,
+        updated_at=now,
+    )
+    if not part.part_id:
+        part.part_id = part.uuid[:8]
+    if part.assigned:
+        info = dict(part.misc_info or {})
+        workflow._with_worker(part, info, part.assigned, now)
+        part.misc_info = info
+        part.claimed_date = part.claimed_date or now
+    part.search_text = search_text_for(part)
+    session.add(part)
+    session.flush()
+    assert part.id is not None
+    session.add(PartEvent(part_id=part.id, actor=_actor(actor), kind="created", at=now))
+    if part.assigned:
+        session.add(PartWorker(part_id=part.id, name=part.assigned, at=now))
+    session.commit()
+    return part
+
+
+def list_parts(session: Session, query: PartQuery) -> tuple[Sequence[Part], int]:
+    """One page of parts matching the query and the total count of matches."""
+    dialect = session.get_bind().dialect.name
+    conditions: list[Any] = []
+    for name in FILTERABLE:
+        value = getattr(query, name)
+        if value:
+            conditions.append(getattr(Part, name) == value)
+    if query.search:
+        matched = search_filter(query.search, dialect)
+        if matched is not None:
+            conditions.append(matched)
+    total = session.exec(select(sa.func.count()).select_from(Part).where(*conditions)).one()
+    sort_key = SORT_ALIASES.get(query.sort_by or "", query.sort_by or "")
+    column = SORTABLE.get(sort_key, Part.created_at)
+    ascending = (query.sort_order or "").lower() == "asc"
+    order: list[Any] = []
+    if query.search and query.search.strip():
+        order.append(rank_expression(query.search))
+    order.append(column.asc() if ascending else column.desc())  # type: ignore[union-attr]
+    order.append(col(Part.id).asc() if ascending else col(Part.id).desc())
+    stmt = select(Part).where(*conditions).order_by(*order).offset(max(query.offset, 0))
+    if query.limit is not None:
+        stmt = stmt.limit(min(max(query.limit, 0), MAX_PAGE * 100))
+    return session.exec(stmt).all(), int(total)
+
+
+def _describe(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict | list):
+        return dumps(value)[:5000]
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)[:5000]
+
+
+def _save(
+    session: Session,
+    part: Part,
+    fields: Mapping[str, Any],
+    *,
+    actor: str | None,
+    kind: str,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Part:
+    """Apply ``fields`` if nobody changed the part since it was read; record the timeline; commit."""
+    assert part.id is not None
+    if expected_version is not None and expected_version != part.version:
+        raise Conflict(
+            "This part was changed by someone else; reload and try again",
+            {"version": part.version, "expected": expected_version},
+        )
+    changed = {k: v for k, v in fields.items() if getattr(part, k) != v}
+    now = utcnow()
+    merged = SimpleNamespace(**{c: getattr(part, c) for c in Part.model_fields} | changed)
+    values = dict(changed)
+    values["search_text"] = search_text_for(merged)  # type: ignore[arg-type]
+    values["updated_at"] = now
+    values["version"] = part.version + 1
+    if "misc_info" in changed:
+        values["completed_incorrectly"] = bool(
+            (changed["misc_info"] or {}).get("completedIncorrectly", False)
+        )
+    result = session.execute(
+        sa.update(Part)
+        .where(col(Part.id) == part.id, col(Part.version) == part.version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise Conflict("This part was changed by someone else; reload and try again")
+    who = _actor(actor)
+    if kind == "edit":
+        for key, new in changed.items():
+            session.add(
+                PartEvent(
+                    part_id=part.id,
+                    actor=who,
+                    kind="edit",
+                    field=key,
+                    old=_describe(getattr(part, key)),
+                    new=_describe(new),
+                    at=now,
+                )
+            )
+    else:
+        session.add(PartEvent(part_id=part.id, actor=who, kind=kind, note=note, at=now))
+    new_assignee = changed.get("assigned")
+    if new_assignee:
+        exists = session.exec(
+            select(PartWorker.id).where(
+                PartWorker.part_id == part.id, PartWorker.name == new_assignee
+            )
+        ).first()
+        if exists is None:
+            session.add(PartWorker(part_id=part.id, name=new_assignee, at=now))
+    session.commit()
+    session.refresh(part)
+    return part
+
+
+def _load_for_write(session: Session, part_id: int) -> Part:
+    # Read inside the write transaction: on SQLite BEGIN IMMEDIATE already serialises writers;
+    # on PostgreSQL the version check in _save settles races.
+    session.expire_all()
+    return get_part(session, part_id)
+
+
+def update_part(
+    session: Session,
+    part_id: int,
+    *,
+    data: Mapping[str, Any],
+    actor: str | None,
+    expected_version: int | None = None,
+) -> Part:
+    """Edit fields. A ``status``/``category`` change is routed through the workflow like the action."""
+    part = _load_for_write(session, part_id)
+    fields = {k: v for k, v in data.items() if not k.startswith("_")}
+    new_status, new_category = data.get("_status"), data.get("_category")
+    moves = (new_status and new_status != part.status) or (
+        new_category and new_category != part.category
+    )
+    if fields:
+        part = _save(
+            session, part, fields, actor=actor, kind="edit", expected_version=expected_version
+        )
+        expected_version = None
+    if moves:
+        action = workflow.status_change_action(part, new_status, new_category)
+        part = perform(session, part_id, action, actor=actor, expected_version=expected_version)
+    return part
+
+
+def perform(
+    session: Session,
+    part_id: int,
+    action: Action,
+    *,
+    actor: str | None,
+    expected_version: int | None = None,
+    name: str | None = None,
+    reviewer: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    quantity: int | None = None,
+    storage_location: str | None = None,
+) -> Part:
+    """Run one workflow action on a part (see :mod:`aerie_app.workflow` for the rules)."""
+    part = _load_for_write(session, part_id)
+    now = utcnow()
+    change: workflow.Change
+    if action is Action.APPROVE:
+        change = workflow.approve(part, reviewer=reviewer, fields=fields)
+    elif action is Action.ASSIGN:
+        change = workflow.assign(part, name=name or "", now=now)
+    elif action is Action.START:
+        change = workflow.start(part, name=name, now=now)
+    elif action is Action.UNCLAIM:
+        change = workflow.unclaim(part, storage=storage_location)
+    elif action is Action.COMPLETE:
+        change = workflow.complete(
+            part, now=now, quantity=quantity, storage=storage_location, extra_info=fields
+        )
+    elif action is Action.REVERT:
+        change = workflow.revert(part)
+    elif action is Action.MARK_INCORRECT:
+        change = workflow.mark_incorrect(part, incorrect=True)
+    elif action is Action.MARK_CORRECT:
+        change = workflow.mark_incorrect(part, incorrect=False)
+    else:  # pragma: no cover - Action is closed
+        raise ValidationFailed("action", f"Unknown action {action}")
+    return _save(
+        session,
+        part,
+        change.fields,
+        actor=actor or name or reviewer,
+        kind=change.action.value,
+        note=change.note,
+        expected_version=expected_version,
+    )
+
+
+def delete_part(session: Session, part_id: int, *, actor: str | None) -> None:
+    """Delete the part, its timeline and revisions, then its stored files."""
+    get_part(session, part_id)
+    session.execute(sa.delete(Part).where(col(Part.id) == part_id))
+    session.commit()
+    storage.delete_part_dir(part_id)
+    storage.prune_blobs(session)
+
+
+def wipe_all(session: Session) -> int:
+    """Season wipe: every part and every stored file. Returns how many parts were deleted."""
+    ids = list(session.exec(select(Part.id)).all())
+    session.execute(sa.delete(PartEvent))
+    session.execute(sa.delete(Part))
+    session.commit()
+    for pid in ids:
+        if pid is not None:
+            storage.delete_part_dir(pid)
+    storage.prune_blobs(session)
+    return len(ids)
+
+
+def list_events(session: Session, part_id: int, *, limit: int = 500) -> Sequence[PartEvent]:
+    get_part(session, part_id)
+    return session.exec(
+        select(PartEvent)
+        .where(PartEvent.part_id == part_id)
+        .order_by(col(PartEvent.at).desc(), col(PartEvent.id).desc())
+        .limit(limit)
+    ).all()
+
+
+def event_public(event: PartEvent) -> dict[str, Any]:
+    from aerie_app.schemas import iso
+
+    return {
+        "id": event.id,
+        "partId": event.part_id,
+        "at": iso(event.at),
+        "actor": event.actor,
+        "kind": event.kind,
+        "field": event.field,
+        "old": event.old,
+        "new": event.new,
+        "note": event.note,
+    }
+
+
+def record_event(
+    session: Session, part_id: int, *, kind: str, actor: str | None, note: str | None = None
+) -> None:
+    """A timeline line for something that is not a field change (upload, conversion result)."""
+    session.add(PartEvent(part_id=part_id, kind=kind, actor=_actor(actor), note=note))
+    session.commit()

@@ -1,0 +1,78 @@
+"""Aerie's settings: the only module that reads the environment (prefix ``AERIE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VERSION = "0.1.0"
+
+
+class Settings(BaseSettings):
+    """Every knob Aerie has. The README's configuration table is checked against this class by a test."""
+
+    model_config = SettingsConfigDict(env_prefix="AERIE_", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("data"),
+        description="Folder for the SQLite database, uploaded files and converted models.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. `postgresql+psycopg://aerie@127.0.0.1:5432/aerie`. "
+        "Default: SQLite at `<data_dir>/aerie.db`.",
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        description="When set, this value is the admin API key (stored hashed). "
+        "When unset, a key is generated on first start and printed once.",
+    )
+    max_upload_mb: int = Field(
+        100, ge=1, description="Largest accepted upload, in MB (larger: 413)."
+    )
+    max_request_kb: int = Field(
+        1024, ge=1, description="Largest accepted JSON request body, in KB (larger: 413)."
+    )
+    conversion_timeout_s: float = Field(
+        120.0, gt=0, description="Wall-clock limit for one STEP→GLB conversion, in seconds."
+    )
+    conversion_memory_mb: int = Field(
+        3072, ge=256, description="Memory cap of one conversion worker process, in MB."
+    )
+    conversion_workers: int = Field(
+        0, ge=0, description="Conversions run at once; 0 means one per CPU core."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed to call the API from another site, as JSON: `["https://shop.example"]`.',
+    )
+    auth_fail_limit: int = Field(
+        10, ge=1, description="Failed API-key attempts per client per minute before 429."
+    )
+    onshape_base_url: str = Field(
+        "https://cad.onshape.com", description="Onshape API base URL (drawings)."
+    )
+    onshape_access_key: SecretStr | None = Field(None, description="Onshape API access key.")
+    onshape_secret_key: SecretStr | None = Field(None, description="Onshape API secret key.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'aerie.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

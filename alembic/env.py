@@ -1,0 +1,39 @@
+"""Alembic environment: the URL comes from Aerie's settings unless the caller passes one."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from aerie_app import models  # noqa: F401  (registers the tables)
+from aerie_app.db import make_engine
+from aerie_app.settings import get_settings
+from alembic import context
+
+config = context.config
+url = config.attributes.get("database_url") or get_settings().resolved_database_url
+target_metadata = SQLModel.metadata
+
+
+def run_offline() -> None:
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

@@ -1,0 +1,115 @@
+"""Shared fixtures: a fresh database per test on SQLite and (when it answers) PostgreSQL, settings, clients."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get(
+    "AERIE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+ADMIN_KEY = "test-admin-key-0123456789"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def reset_caches() -> None:
+    from aerie_app.db import get_engine
+    from aerie_app.settings import get_settings
+
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    get_settings.cache_clear()
+    from aerie_app.api import deps
+
+    deps.failed_auth.clear()
+    deps.auth_checks.clear()
+
+
+def _pg_reachable() -> str | None:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database of its own for this test session, migrated once."""
+    problem = _pg_reachable()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is unreachable in CI: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    name = f"aerie_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    from aerie_app.db import migrate
+
+    migrate(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+TABLES = "part_event, part_worker, part_file, ui_session, preset, api_key, part"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database for one test."""
+    if request.param == "sqlite":
+        from aerie_app.db import migrate
+
+        url = f"sqlite:///{tmp_path / 'aerie.db'}"
+        migrate(url)
+        return url
+    url: str = request.getfixturevalue("pg_database")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def aerie_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Aerie's settings pointed at a temporary data folder and the test's database."""
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("AERIE_DATA_DIR", str(data))
+    monkeypatch.setenv("AERIE_DATABASE_URL", database_url)
+    monkeypatch.setenv("AERIE_API_KEY", ADMIN_KEY)
+    reset_caches()
+    from aerie_app.db import session_scope
+    from aerie_app.services import keys
+
+    with session_scope() as session:
+        keys.bootstrap_admin(session, configured=ADMIN_KEY)
+    yield data
+    reset_caches()
+
+
+@pytest.fixture
+def session(aerie_env: Path) -> Iterator[sa.orm.Session]:
+    from aerie_app.db import session_scope
+
+    with session_scope() as s:
+        yield s
