@@ -76,3 +76,20 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_table() -> str:
+    """The README's configuration table, generated from :class:`Settings` (a test keeps them equal)."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if default is None:
+            shown = "unset"
+        elif isinstance(default, Path):
+            shown = f"`{default.as_posix()}`"
+        elif isinstance(default, list):
+            shown = "`[]`"
+        else:
+            shown = f"`{default}`"
+        rows.append(f"| `AERIE_{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
 from aerie_app.models import Part
 
@@ -60,7 +61,7 @@ def search_filter(query: str, dialect: str) -> ColumnElement[bool] | None:
     folded = fold(query.strip())
     if not folded:
         return None
-    like = Part.search_text.like(f"%{_escape_like(folded)}%", escape="\\")  # type: ignore[attr-defined]
+    like: ColumnElement[bool] = col(Part.search_text).like(f"%{_escape_like(folded)}%", escape="\\")
     if dialect == "sqlite" and len(folded) >= 3:
         phrase = '"' + folded.replace('"', '""') + '"'
         fts = sa.text("part.id IN (SELECT rowid FROM part_search WHERE part_search MATCH :q)")

@@ -47,7 +47,7 @@ def _hours(session: Session) -> Any:
 
 
 def detailed(session: Session) -> dict[str, Any]:
-    done = Part.category == Category.COMPLETED.value
+    done = col(Part.category) == Category.COMPLETED.value
     amount = sa.func.coalesce(sa.func.sum(Part.amount), 0)
     total_parts = session.exec(select(amount)).one()
     completed_parts = session.exec(select(amount).where(done)).one()
@@ -74,8 +74,8 @@ def detailed(session: Session) -> dict[str, Any]:
     top = session.exec(
         select(Part.assigned, sa.func.sum(Part.amount).label("n"))
         .where(done, col(Part.assigned).is_not(None))
-        .group_by(Part.assigned)
-        .order_by(sa.desc("n"), Part.assigned)
+        .group_by(col(Part.assigned))
+        .order_by(sa.desc("n"), col(Part.assigned))
         .limit(5)
     ).all()
     return {
@@ -93,15 +93,17 @@ def detailed(session: Session) -> dict[str, Any]:
 def leaderboard(session: Session, *, limit: int = 100) -> list[dict[str, Any]]:
     """+1 to the maker of each completed part (any type), −2 more when it was done incorrectly,
     +0.5 to each earlier distinct worker of a completed part."""
-    done = Part.category == Category.COMPLETED.value
-    makers = select(
+    done = col(Part.category) == Category.COMPLETED.value
+    makers = sa.select(
         col(Part.assigned).label("name"),
         sa.case((col(Part.completed_incorrectly), -1.0), else_=1.0).label("points"),
     ).where(done, col(Part.assigned).is_not(None))
-    helpers = (
-        select(col(PartWorker.name).label("name"), sa.literal(0.5).label("points"))
+    helpers: Any = (
+        sa.select(col(PartWorker.name).label("name"), sa.literal(0.5).label("points"))
         .join(Part, col(Part.id) == col(PartWorker.part_id))
-        .where(done, sa.or_(col(Part.assigned).is_(None), col(PartWorker.name) != Part.assigned))
+        .where(
+            done, sa.or_(col(Part.assigned).is_(None), col(PartWorker.name) != col(Part.assigned))
+        )
     )
     union = sa.union_all(makers, helpers).subquery()
     score = sa.func.sum(union.c.points).label("score")

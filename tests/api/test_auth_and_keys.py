@@ -1,0 +1,130 @@
+"""Keys: how callers authenticate, scopes, management, throttling, and that keys never reach logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.api.conftest import Api
+from tests.conftest import ADMIN_KEY
+
+pytestmark = pytest.mark.api
+
+
+def test_missing_and_wrong_key(api: Api) -> None:
+    missing = api.get("/api/parts/", key="")
+    assert missing.status_code == 401 and missing.json()["error"] == "API key required"
+    wrong = api.get("/api/parts/", key="not-a-key")
+    assert wrong.status_code == 401 and wrong.json() == {"error": "Invalid API key"}
+
+
+def test_key_in_query_and_body_for_old_clients(api: Api) -> None:
+    assert api.client.get(f"/api/parts/?api_key={ADMIN_KEY}").status_code == 200
+    response = api.client.post(
+        "/api/parts/", json={"api_key": ADMIN_KEY, "material": "Al", "subsystem": "x"}
+    )
+    assert response.status_code == 201
+
+
+def test_health_needs_no_key(api: Api) -> None:
+    assert api.client.get("/api/health").json() == {
+        "status": "ok",
+        "version": "0.1.0",
+        "database": "ok",
+    }
+    assert api.client.get("/health").json()["status"] == "healthy"
+
+
+def test_scopes(api: Api, make_key) -> None:
+    reader = make_key("read")
+    writer = make_key("write")
+    pid = api.create()["id"]
+    assert api.get(f"/api/parts/{pid}", key=reader).status_code == 200
+    denied = api.put(f"/api/parts/{pid}", key=reader, json={"name": "x"})
+    assert denied.status_code == 403 and "write" in denied.json()["error"]
+    assert api.put(f"/api/parts/{pid}", key=writer, json={"name": "x"}).status_code == 200
+    assert api.get("/api/keys", key=writer).status_code == 403
+
+
+def test_key_lifecycle(api: Api, make_key) -> None:
+    created = api.post("/api/keys", json={"name": "script", "scope": "write"}).json()
+    raw = created["key"]
+    assert raw.startswith("aerie_") and created["scope"] == "write"
+    listed = api.get("/api/keys").json()["keys"]
+    assert all("key" not in k for k in listed)
+    assert raw not in str(listed)
+    assert any(k["name"] == "script" and k["prefix"] == raw[:10] for k in listed)
+    assert api.get("/api/keys/me", key=raw).json() == {"name": "script", "scope": "write"}
+    revoked = api.post(f"/api/keys/{created['id']}/revoke").json()
+    assert revoked["revoked"] is True
+    assert api.get("/api/parts/", key=raw).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({}, "name"), ({"name": "x", "scope": "root"}, "scope"), ({"name": ""}, "name")],
+)
+def test_key_create_validation(api: Api, body: dict, field: str) -> None:
+    response = api.post("/api/keys", json=body)
+    assert response.status_code == 400 and response.json()["details"]["field"] == field
+
+
+def test_keys_are_stored_hashed(api: Api, session) -> None:
+    from sqlmodel import select
+
+    from aerie_app.models import ApiKey
+
+    raw = api.post("/api/keys", json={"name": "s"}).json()["key"]
+    stored = session.exec(select(ApiKey.key_hash)).all()
+    assert raw not in stored and ADMIN_KEY not in stored
+    assert all(len(h) == 64 for h in stored)
+
+
+def test_auth_check_is_rate_limited(api: Api) -> None:
+    first = api.get("/api/parts/auth/check")
+    assert first.status_code == 200
+    assert first.json()["status"] == "authenticated"
+    assert "no-cache" in first.headers["cache-control"]
+    second = api.get("/api/parts/auth/check")
+    assert second.status_code == 429
+    assert second.json()["error"] == "Rate limited"
+    assert 0 < second.json()["retry_after"] <= 2
+    assert api.get("/api/parts/auth/check", key="").status_code == 401
+
+
+def test_repeated_failed_auth_is_throttled(api: Api) -> None:
+    for _ in range(10):
+        assert api.get("/api/parts/", key="guess-guess-guess").status_code == 401
+    blocked = api.get("/api/parts/", key=ADMIN_KEY)
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) >= 1
+
+
+def test_wipe(api: Api, make_key) -> None:
+    api.create()
+    api.create()
+    writer = make_key("write")
+    assert api.post("/api/parts/wipe", key=writer, json={"password": ADMIN_KEY}).status_code == 403
+    wrong = api.post("/api/parts/wipe", json={"password": writer})
+    assert wrong.status_code == 403 and wrong.json()["error"] == "Incorrect password"
+    assert api.post("/api/parts/wipe", json={"password": "nope"}).status_code == 403
+    assert api.post("/api/parts/wipe", json={}).status_code == 400
+    done = api.post("/api/parts/wipe", json={"password": ADMIN_KEY})
+    assert done.status_code == 200 and done.json()["count"] == 2
+    assert api.get("/api/parts/").json()["total"] == 0
+
+
+def test_keys_never_logged(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    from aerie_app.logs import install_redaction
+
+    install_redaction()
+    caplog.set_level(logging.DEBUG)
+    raw = api.post("/api/keys", json={"name": "s"}).json()["key"]
+    api.get(f"/api/parts/?api_key={raw}")
+    api.get("/api/parts/", key=raw)
+    api.get("/api/parts/", key="wrong-key-1234567")
+    logging.getLogger("uvicorn.access").info("GET /api/parts/?api_key=%s 200", raw)
+    text = caplog.text + "".join(r.getMessage() for r in caplog.records)
+    assert raw not in text and ADMIN_KEY not in text and "wrong-key-1234567" not in text
+    assert "[redacted]" in text
