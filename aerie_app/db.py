@@ -39,8 +39,11 @@ def make_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(conn: sa.Connection) -> None:
-            # IMMEDIATE takes the write lock up front, so two writers never deadlock on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Reads run in deferred transactions (WAL lets them run beside a writer). A unit of
+            # work that writes starts with begin_write(), which asks for IMMEDIATE: it takes the
+            # write lock first, so it can never fail to upgrade a stale read snapshot.
+            write = conn.get_execution_options().get("aerie_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 
@@ -59,6 +62,24 @@ def session_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
     """A session for one unit of work; services commit, this closes (and rolls back what they did not)."""
     with Session(engine or get_engine(), expire_on_commit=False) as session:
         yield session
+
+
+def begin_write(session: Session) -> None:
+    """Start the write transaction of a unit of work (on SQLite: take the write lock now).
+
+    Ends any read-only transaction the session had open, so the writer never works on a stale
+    snapshot. Every service that writes calls this before it reads what it will change.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"aerie_write": True})
+
+
+def ensure_write(session: Session) -> None:
+    """:func:`begin_write` unless the session is already inside a write transaction."""
+    if session.in_transaction() and session.connection().get_execution_options().get("aerie_write"):
+        return
+    begin_write(session)
 
 
 def alembic_config(url: str) -> Any:

@@ -184,6 +184,9 @@ class PartFile(SQLModel, table=True):
     conversion_status: str = Field(default=ConversionStatus.NONE.value, max_length=10, index=True)
     conversion_error: str | None = Field(default=None, max_length=2000)
     conversion_seconds: float | None = Field(default=None)
+    conversion_started_at: datetime | None = Field(
+        default=None, sa_column=_dt_column(nullable=True)
+    )
     facts: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
 
 

@@ -114,7 +114,7 @@ async def _reject(send: Send, limit: int) -> None:
 
 
 def create_api() -> FastAPI:
-    from aerie_app.api import routes_admin, routes_parts
+    from aerie_app.api import routes_admin, routes_files, routes_parts
 
     settings = get_settings()
     api = FastAPI(
@@ -153,6 +153,7 @@ def create_api() -> FastAPI:
         return JSONResponse({"error": "Internal error"}, status_code=500)
 
     api.include_router(routes_parts.router)
+    api.include_router(routes_files.router)
     api.include_router(routes_admin.router)
 
     def _health(ok_word: str) -> JSONResponse:

@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
+
+from aerie_app.db import begin_write
 
 from aerie_app.errors import InvalidApiKey, NotFound, ValidationFailed
 from aerie_app.models import ApiKey, Scope, UiSession, utcnow
@@ -53,6 +56,7 @@ def create_key(
     if len(raw) < 16:
         raise ValidationFailed("key", "An API key must be at least 16 characters")
     digest = hash_key(raw)
+    begin_write(session)
     existing = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
     if existing is not None:
         if existing.revoked_at is not None:
@@ -74,11 +78,12 @@ def verify_key(session: Session, raw: str) -> Principal:
     if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at:
         raise InvalidApiKey()
     now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
-        key.last_used_at = now
-        session.add(key)
-        session.commit()
     assert key.id is not None
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+        # Throttled to once a minute per key, so reads do not all become writes.
+        begin_write(session)
+        session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key.id).values(last_used_at=now))
+        session.commit()
     return Principal(key.id, key.name, Scope(key.scope))
 
 
@@ -87,6 +92,7 @@ def list_keys(session: Session) -> Sequence[ApiKey]:
 
 
 def revoke_key(session: Session, key_id: int) -> ApiKey:
+    begin_write(session)
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound("API key not found", {"id": key_id})
@@ -120,6 +126,7 @@ def bootstrap_admin(session: Session, *, configured: str | None) -> str | None:
 def open_session(session: Session, principal: Principal) -> str:
     """A browser session token bound to a key; revoking the key ends its sessions."""
     token = secrets.token_urlsafe(32)
+    begin_write(session)
     session.add(
         UiSession(
             token_hash=hash_key(token),
@@ -144,6 +151,7 @@ def resolve_session(session: Session, token: str) -> Principal:
 
 
 def close_session(session: Session, token: str) -> None:
+    begin_write(session)
     row = session.exec(select(UiSession).where(UiSession.token_hash == hash_key(token))).first()
     if row is not None:
         row.revoked_at = utcnow()

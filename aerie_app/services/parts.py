@@ -1,6 +1,6 @@
 """Part use-cases: create, read, list and search, edit, workflow actions, delete, timeline.
 
-Every write goes through :func:`_save`, a version-checked UPDATE: of two clients that change one
+Every write goes through :func:`save_changes`, a version-checked UPDATE: of two clients that change one
 part at once exactly one wins and the other gets :class:`Conflict` (409), on SQLite and PostgreSQL.
 """
 
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from aerie_app import workflow
+from aerie_app.db import begin_write, ensure_write
 from aerie_app.errors import Conflict, NotFound, ValidationFailed
 from aerie_app.models import Category, Part, PartEvent, PartWorker, Status, utcnow
 from aerie_app.services import storage
@@ -89,6 +90,7 @@ def create_part(session: Session, *, data: Mapping[str, Any], actor: str | None)
     """A new part, always in Review / Pending whatever the client sent, with a 'created' event."""
     fields = {k: v for k, v in data.items() if not k.startswith("_")}
     now = utcnow()
+    begin_write(session)
     part = Part(
         **fields,
         category=Category.REVIEW.value,
@@ -151,7 +153,7 @@ def _describe(value: Any) -> str | None:
     return str(value)[:5000]
 
 
-def _save(
+def save_changes(
     session: Session,
     part: Part,
     fields: Mapping[str, Any],
@@ -168,6 +170,7 @@ def _save(
             "This part was changed by someone else; reload and try again",
             {"version": part.version, "expected": expected_version},
         )
+    ensure_write(session)
     changed = {k: v for k, v in fields.items() if getattr(part, k) != v}
     now = utcnow()
     merged = SimpleNamespace(**{c: getattr(part, c) for c in Part.model_fields} | changed)
@@ -241,7 +244,7 @@ def update_part(
         new_category and new_category != part.category
     )
     if fields:
-        part = _save(
+        part = save_changes(
             session, part, fields, actor=actor, kind="edit", expected_version=expected_version
         )
         expected_version = None
@@ -288,7 +291,7 @@ def perform(
         change = workflow.mark_incorrect(part, incorrect=False)
     else:  # pragma: no cover - Action is closed
         raise ValidationFailed("action", f"Unknown action {action}")
-    return _save(
+    return save_changes(
         session,
         part,
         change.fields,
@@ -301,6 +304,7 @@ def perform(
 
 def delete_part(session: Session, part_id: int, *, actor: str | None) -> None:
     """Delete the part, its timeline and revisions, then its stored files."""
+    begin_write(session)
     get_part(session, part_id)
     session.execute(sa.delete(Part).where(col(Part.id) == part_id))
     session.commit()
@@ -310,6 +314,7 @@ def delete_part(session: Session, part_id: int, *, actor: str | None) -> None:
 
 def wipe_all(session: Session) -> int:
     """Season wipe: every part and every stored file. Returns how many parts were deleted."""
+    begin_write(session)
     ids = list(session.exec(select(Part.id)).all())
     session.execute(sa.delete(PartEvent))
     session.execute(sa.delete(Part))
@@ -351,5 +356,6 @@ def record_event(
     session: Session, part_id: int, *, kind: str, actor: str | None, note: str | None = None
 ) -> None:
     """A timeline line for something that is not a field change (upload, conversion result)."""
+    begin_write(session)
     session.add(PartEvent(part_id=part_id, kind=kind, actor=_actor(actor), note=note))
     session.commit()

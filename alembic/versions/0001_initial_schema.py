@@ -127,6 +127,7 @@ def upgrade() -> None:
     sa.Column('conversion_status', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('conversion_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.Column('conversion_seconds', sa.Float(), nullable=True),
+    sa.Column('conversion_started_at', aerie_app.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('facts', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['part_id'], ['part.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')

@@ -1,0 +1,259 @@
+"""The conversion queue: STEP revisions become GLBs, thumbnails and geometry facts, off the request path.
+
+Jobs live in the database (``part_file.conversion_status``), not in memory, so that:
+- a job is claimed with one conditional UPDATE (queued → running); of several server workers
+  polling the same database exactly one converts a given file, and identical files (same hash)
+  are converted once;
+- a server that dies mid-job leaves rows ``running``; :func:`recover` puts them back in the queue.
+Each job runs in its own child process (``aerie_app.cad.worker``) with a timeout and a memory cap;
+at most ``conversion_workers`` (default: one per core) run at once in a process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from aerie_app.db import begin_write, session_scope
+from aerie_app.errors import AerieError
+from aerie_app.models import ConversionStatus, Part, PartFile, utcnow
+from aerie_app.services import files, parts, storage
+from aerie_app.settings import get_settings
+
+log = logging.getLogger("aerie.conversions")
+
+
+def claim(session: Session, sha256: str) -> bool:
+    """Atomically take every queued revision of this content; False if another worker has it."""
+    begin_write(session)
+    result = session.execute(
+        sa.update(PartFile)
+        .where(
+            col(PartFile.sha256) == sha256,
+            col(PartFile.conversion_status) == ConversionStatus.QUEUED.value,
+        )
+        .values(conversion_status=ConversionStatus.RUNNING.value, conversion_started_at=utcnow())
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def finish(
+    session: Session,
+    sha256: str,
+    *,
+    facts: dict[str, Any] | None,
+    error: str | None,
+    seconds: float | None,
+) -> None:
+    """Record the outcome on every revision with this content and on the parts showing it."""
+    status = ConversionStatus.FAILED if error else ConversionStatus.READY
+    begin_write(session)
+    rows = session.exec(
+        select(PartFile).where(
+            PartFile.sha256 == sha256,
+            col(PartFile.conversion_status).in_(
+                [ConversionStatus.RUNNING.value, ConversionStatus.QUEUED.value]
+            ),
+        )
+    ).all()
+    for row in rows:
+        row.conversion_status = status.value
+        row.facts = facts
+        row.conversion_error = error
+        row.conversion_seconds = seconds
+        session.add(row)
+    session.commit()
+    for row in rows:
+        part = session.get(Part, row.part_id)
+        if part is None:
+            continue
+        note = f"{row.display_name}: " + (f"failed: {error}" if error else "3D model ready")
+        fields = files.geometry_fields(facts, part.material) if (facts and row.is_current) else {}
+        try:
+            begin_write(session)
+            session.refresh(part)
+            parts.save_changes(
+                session, part, fields, actor="converter", kind="conversion", note=note
+            )
+        except AerieError:
+            # The part changed meanwhile; its geometry columns are refreshed on the next read.
+            session.rollback()
+
+
+def convert_one(sha256: str) -> None:
+    """Claim and convert one blob (runs in a pool thread; the heavy work is in a child process)."""
+    from aerie_app.cad.worker import run_conversion_job
+
+    settings = get_settings()
+    with session_scope() as session:
+        if not claim(session, sha256):
+            return
+    facts: dict[str, Any] | None = None
+    error: str | None = None
+    seconds: float | None = None
+    try:
+        result = run_conversion_job(
+            storage.blob_path(sha256),
+            storage.model_dir(sha256),
+            timeout_s=settings.conversion_timeout_s,
+            memory_mb=settings.conversion_memory_mb,
+        )
+        facts = result.facts.to_dict()
+        seconds = round(result.seconds, 3)
+    except AerieError as exc:
+        error = exc.message
+    except Exception as exc:
+        log.exception("Conversion of %s crashed the runner", sha256[:12])
+        error = f"Conversion failed unexpectedly ({type(exc).__name__})"
+    with session_scope() as session:
+        finish(session, sha256, facts=facts, error=error, seconds=seconds)
+
+
+class Queue:
+    """A small per-process pool that drains the queued rows of the database."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: dict[str, Future[None]] = {}
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[str], None]] = []
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            workers = get_settings().conversion_workers or os.cpu_count() or 1
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convert")
+        return self._pool
+
+    def kick(self) -> int:
+        """Submit every queued content hash not already running here. Returns how many."""
+        with session_scope() as session:
+            shas = session.exec(
+                select(PartFile.sha256)
+                .where(PartFile.conversion_status == ConversionStatus.QUEUED.value)
+                .distinct()
+            ).all()
+        submitted = 0
+        with self._lock:
+            for sha in shas:
+                if sha in self._inflight:
+                    continue
+                future = self._executor().submit(convert_one, sha)
+                self._inflight[sha] = future
+                future.add_done_callback(lambda _f, s=sha: self._done(s))
+                submitted += 1
+        return submitted
+
+    def _done(self, sha: str) -> None:
+        with self._lock:
+            self._inflight.pop(sha, None)
+        for listener in list(self._listeners):
+            try:
+                listener(sha)
+            except Exception:
+                log.exception("conversion listener failed")
+
+    def on_done(self, listener: Callable[[str], None]) -> None:
+        self._listeners.append(listener)
+
+    def wait_idle(self, timeout: float = 300.0) -> bool:
+        """Block until nothing is queued or running in this process (tests, CLI)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                futures = list(self._inflight.values())
+            for future in futures:
+                future.result(timeout=max(0.1, deadline - time.monotonic()))
+            if not self.kick() and not self._inflight:
+                return True
+        return False
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+queue = Queue()
+
+
+def recover(session: Session) -> int:
+    """Jobs left running by a server that died go back to the queue.
+
+    Only jobs older than the conversion timeout (plus a margin) count as abandoned, so one
+    worker restarting never steals a job another live worker is still running.
+    """
+    stale = utcnow() - timedelta(seconds=get_settings().conversion_timeout_s + 60)
+    begin_write(session)
+    result = session.execute(
+        sa.update(PartFile)
+        .where(
+            col(PartFile.conversion_status) == ConversionStatus.RUNNING.value,
+            sa.or_(
+                col(PartFile.conversion_started_at).is_(None),
+                col(PartFile.conversion_started_at) < stale,
+            ),
+        )
+        .values(conversion_status=ConversionStatus.QUEUED.value)
+    )
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def requeue(session: Session, part_id: int) -> PartFile:
+    """Convert the current revision again (after a failure, or a converter upgrade)."""
+    row = files.require_current(session, part_id)
+    if row.kind != "step":
+        from aerie_app.errors import BadRequest
+
+        raise BadRequest("Only STEP files are converted")
+    begin_write(session)
+    session.execute(
+        sa.update(PartFile)
+        .where(col(PartFile.sha256) == row.sha256)
+        .values(conversion_status=ConversionStatus.QUEUED.value, conversion_error=None)
+    )
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+class Poller:
+    """A daemon thread that keeps this process's pool fed from the database queue."""
+
+    def __init__(self, interval_s: float = 3.0) -> None:
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="conversion-poller", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with session_scope() as session:
+                    recover(session)
+                queue.kick()
+            except Exception:
+                log.exception("conversion poller")
+            self._stop.wait(self.interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+poller = Poller()

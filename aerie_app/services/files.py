@@ -1,0 +1,263 @@
+"""Uploads and revisions: validate before storing, store by content hash, keep every revision.
+
+An upload is streamed to a temp file (hashing and counting as it goes, refusing past the size
+limit), its content is checked against its extension, then it is moved into the blob store and
+recorded as the part's new current revision. STEP revisions are queued for conversion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from aerie_app.cad.sniff import SNIFF_BYTES, FileKind, detect_kind, kind_from_name
+from aerie_app.db import begin_write
+from aerie_app.errors import NotFound, TooLarge
+from aerie_app.models import ConversionStatus, PartFile, utcnow
+from aerie_app.schemas import iso, sanitize_filename
+from aerie_app.services import parts, storage
+from aerie_app.settings import get_settings
+
+CHUNK = 1024 * 1024
+MEDIA_TYPES = {
+    FileKind.STEP.value: "application/step",
+    FileKind.PDF.value: "application/pdf",
+    FileKind.STL.value: "model/stl",
+    FileKind.GLB.value: "model/gltf-binary",
+}
+
+
+def _spool(stream: BinaryIO, limit: int) -> tuple[Path, str, int, bytes]:
+    """Copy an upload to a temp file. Returns (path, sha256, size, first bytes)."""
+    tmp = storage.tmp_dir() / f"upload-{uuid.uuid4().hex}"
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    try:
+        with tmp.open("wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(
+                        f"File is larger than the {limit // (1024 * 1024)} MB limit",
+                        {"limitBytes": limit},
+                    )
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, digest.hexdigest(), size, head
+
+
+def save_upload(
+    session: Session,
+    part_id: int,
+    *,
+    filename: str,
+    stream: BinaryIO,
+    uploaded_by: str | None,
+) -> PartFile:
+    """Validate and store an upload as the part's current revision; nothing is kept on failure."""
+    part = parts.get_part(session, part_id)
+    display = sanitize_filename(filename or "")
+    kind_from_name(display)  # the extension alone decides 400 before any byte is stored
+    tmp, sha, size, head = _spool(stream, get_settings().max_upload_bytes)
+    try:
+        kind = detect_kind(head, display, size)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    begin_write(session)
+    part = parts.get_part(session, part_id)
+    storage.adopt_blob(tmp, sha)
+    revision = (
+        session.exec(
+            select(sa.func.max(PartFile.revision)).where(PartFile.part_id == part_id)
+        ).one()
+        or 0
+    ) + 1
+    status, facts, error = _initial_conversion(session, kind, sha)
+    session.execute(
+        sa.update(PartFile)
+        .where(col(PartFile.part_id) == part_id, col(PartFile.is_current))
+        .values(is_current=False)
+    )
+    row = PartFile(
+        part_id=part_id,
+        revision=revision,
+        kind=kind.value,
+        display_name=display,
+        size=size,
+        sha256=sha,
+        is_current=True,
+        uploaded_by=uploaded_by,
+        uploaded_at=utcnow(),
+        conversion_status=status.value,
+        facts=facts,
+        conversion_error=error,
+    )
+    session.add(row)
+    session.commit()
+    fields: dict[str, Any] = {"file": display}
+    fields |= geometry_fields(facts, part.material) if facts else _no_geometry()
+    parts.save_changes(
+        session,
+        part,
+        fields,
+        actor=uploaded_by,
+        kind="upload",
+        note=f"{display} (revision {revision}, {size} bytes)",
+    )
+    session.refresh(row)
+    return row
+
+
+def _no_geometry() -> dict[str, Any]:
+    return {
+        "stock_x_mm": None,
+        "stock_y_mm": None,
+        "stock_z_mm": None,
+        "volume_mm3": None,
+        "mass_g": None,
+    }
+
+
+def _initial_conversion(
+    session: Session, kind: FileKind, sha: str
+) -> tuple[ConversionStatus, dict[str, Any] | None, str | None]:
+    """Identical files are converted once: reuse a finished result for the same hash."""
+    if kind is not FileKind.STEP:
+        return ConversionStatus.NONE, None, None
+    done = session.exec(
+        select(PartFile).where(
+            PartFile.sha256 == sha,
+            col(PartFile.conversion_status).in_(
+                [ConversionStatus.READY.value, ConversionStatus.FAILED.value]
+            ),
+        )
+    ).first()
+    if done is not None and (
+        done.conversion_status == ConversionStatus.FAILED.value
+        or (storage.model_dir(sha) / "model.glb").exists()
+    ):
+        return ConversionStatus(done.conversion_status), done.facts, done.conversion_error
+    return ConversionStatus.QUEUED, None, None
+
+
+def geometry_fields(facts: dict[str, Any], material: str) -> dict[str, Any]:
+    """The part's denormalised geometry columns from a model's facts (mass from its material)."""
+    from aerie_app.cad.materials import estimated_mass_g
+
+    size = facts.get("bbox_mm") or {}
+    volume = facts.get("volume_mm3")
+    mass = estimated_mass_g(float(volume), material) if volume else None
+    return {
+        "stock_x_mm": size.get("x"),
+        "stock_y_mm": size.get("y"),
+        "stock_z_mm": size.get("z"),
+        "volume_mm3": volume,
+        "mass_g": round(mass, 2) if mass is not None else None,
+    }
+
+
+def current_file(session: Session, part_id: int) -> PartFile | None:
+    return session.exec(
+        select(PartFile).where(PartFile.part_id == part_id, col(PartFile.is_current))
+    ).first()
+
+
+def require_current(session: Session, part_id: int) -> PartFile:
+    parts.get_part(session, part_id)
+    row = current_file(session, part_id)
+    if row is None:
+        raise NotFound("This part has no file", {"id": part_id})
+    return row
+
+
+def revisions(session: Session, part_id: int) -> Sequence[PartFile]:
+    parts.get_part(session, part_id)
+    return session.exec(
+        select(PartFile).where(PartFile.part_id == part_id).order_by(col(PartFile.revision).desc())
+    ).all()
+
+
+def get_revision(session: Session, part_id: int, file_id: int) -> PartFile:
+    row = session.get(PartFile, file_id)
+    if row is None or row.part_id != part_id:
+        raise NotFound("File not found", {"id": file_id})
+    return row
+
+
+def blob_for(row: PartFile) -> Path:
+    path = storage.blob_path(row.sha256)
+    if not path.exists():
+        raise NotFound("The stored file is missing", {"id": row.id})
+    return path
+
+
+def model_path(row: PartFile) -> Path:
+    return storage.model_dir(row.sha256) / "model.glb"
+
+
+def thumbnail_path(row: PartFile) -> Path:
+    return storage.model_dir(row.sha256) / "thumb.png"
+
+
+def view_paths(row: PartFile) -> list[Path]:
+    folder = storage.model_dir(row.sha256) / "views"
+    return sorted(folder.glob("view_*.png"), key=lambda p: int(p.stem.split("_")[1]))
+
+
+def file_public(row: PartFile) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "revision": row.revision,
+        "kind": row.kind,
+        "name": row.display_name,
+        "size": row.size,
+        "sha256": row.sha256,
+        "current": row.is_current,
+        "uploadedBy": row.uploaded_by,
+        "uploadedAt": iso(row.uploaded_at),
+        "conversion": conversion_public(row),
+    }
+
+
+def conversion_public(row: PartFile) -> dict[str, Any] | None:
+    if row.kind != FileKind.STEP.value:
+        return None
+    return {
+        "status": row.conversion_status,
+        "error": row.conversion_error,
+        "seconds": row.conversion_seconds,
+        "facts": row.facts,
+    }
+
+
+def media_type(row: PartFile) -> str:
+    return MEDIA_TYPES.get(row.kind, "application/octet-stream")
+
+
+def legacy_views_dir(part_id: int) -> Path:
+    return storage.part_dir(part_id) / "views"
+
+
+def store_legacy_view(part_id: int, index: int, data: bytes) -> Path:
+    """A PNG preview uploaded by the old client (view_0 … view_7)."""
+    folder = legacy_views_dir(part_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"view_{index}.png"
+    tmp = folder / f".view_{index}.{uuid.uuid4().hex}.tmp"
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return target

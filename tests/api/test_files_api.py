@@ -1,0 +1,215 @@
+"""Uploads, revisions, downloads and the background conversion, through the API (real STEP files)."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from aerie_app.services import conversions
+from tests.api.conftest import Api
+
+pytestmark = pytest.mark.api
+CORPUS = Path(
+    os.environ.get(
+        "AERIE_CORPUS_DIR", Path(__file__).resolve().parents[3] / "shared" / "corpus" / "step"
+    )
+)
+SMALL = CORPUS / "gobilda_spacer_plastic_8mm.step"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def needs_corpus() -> None:
+    if not SMALL.exists():
+        pytest.skip(f"STEP corpus not found at {CORPUS}")
+
+
+def upload(api: Api, pid: int, name: str, data: bytes):
+    return api.post(f"/api/parts/{pid}/upload", files={"file": (name, io.BytesIO(data))})
+
+
+def all_files(data_dir: Path) -> list[Path]:
+    return [p for p in (data_dir / "files").rglob("*") if p.is_file()]
+
+
+def test_pdf_upload_download_and_revisions(api: Api, aerie_env: Path) -> None:
+    pid = api.create()["id"]
+    response = upload(api, pid, "Drawing v1.pdf", PDF)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["message"] == "File uploaded successfully"
+    assert body["filename"] == "Drawing_v1.pdf"
+    assert not body["file_path"].startswith("/") and "files/blobs/" in body["file_path"]
+    assert "conversion" not in body
+    assert api.get(f"/api/parts/{pid}").json()["file"] == "Drawing_v1.pdf"
+    inline = api.get(f"/api/parts/{pid}/file")
+    assert inline.status_code == 200 and inline.content == PDF
+    assert inline.headers["content-type"] == "application/pdf"
+    assert inline.headers["content-disposition"].startswith("inline")
+    attachment = api.get(f"/api/parts/{pid}/download")
+    assert attachment.headers["content-disposition"].startswith("attachment")
+    second = PDF.replace(b"1.4", b"1.7")
+    upload(api, pid, "Drawing v2.pdf", second)
+    revisions = api.get(f"/api/parts/{pid}/files").json()["files"]
+    assert [r["revision"] for r in revisions] == [2, 1]
+    assert [r["current"] for r in revisions] == [True, False]
+    old = api.get(f"/api/parts/{pid}/files/{revisions[1]['id']}/download")
+    assert old.content == PDF
+    assert api.get(f"/api/parts/{pid}/file").content == second
+    assert api.get(f"/api/parts/{pid}/model").status_code == 404
+    kinds = [e["kind"] for e in api.get(f"/api/parts/{pid}/events").json()["events"]]
+    assert kinds.count("upload") == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "status", "needle"),
+    [
+        ("part.exe", b"MZ...", 400, "Invalid file type"),
+        ("part.step", b"", 422, "empty"),
+        ("part.step", b"\x89PNG\r\n\x1a\n" + b"0" * 100, 422, "ISO-10303-21"),
+        ("drawing.pdf", b"hello", 422, "%PDF"),
+    ],
+)
+def test_bad_uploads_are_refused_and_leave_nothing(
+    api: Api, aerie_env: Path, name: str, data: bytes, status: int, needle: str
+) -> None:
+    pid = api.create()["id"]
+    response = upload(api, pid, name, data)
+    assert response.status_code == status
+    assert needle in str(response.json())
+    assert "error" in response.json()
+    assert [p for p in all_files(aerie_env) if "blobs" in p.parts] == []
+    assert not any(p.name.startswith("upload-") for p in all_files(aerie_env))
+    assert api.get(f"/api/parts/{pid}").json()["file"] is None
+
+
+def test_upload_without_file_field(api: Api) -> None:
+    pid = api.create()["id"]
+    response = api.post(f"/api/parts/{pid}/upload", data={"other": "x"})
+    assert response.status_code == 400 and response.json()["error"] == "No file provided"
+    assert upload(api, 999, "a.pdf", PDF).status_code == 404
+
+
+def test_upload_size_limit(api: Api, aerie_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import reset_caches
+
+    monkeypatch.setenv("AERIE_MAX_UPLOAD_MB", "1")
+    reset_caches()
+    pid = api.create()["id"]
+    response = upload(api, pid, "big.pdf", b"%PDF" + b"0" * (2 * 1024 * 1024))
+    assert response.status_code == 413
+    assert (
+        response.json()["error"].startswith("Payload too large")
+        or "limit" in response.json()["error"]
+    )
+    assert not any(p.name.startswith("upload-") for p in all_files(aerie_env))
+
+
+@pytest.mark.parametrize("name", ["é" * 300 + ".pdf", "Ünïcødé Halter.pdf", "../../x/../y.pdf"])
+def test_odd_file_names(api: Api, name: str) -> None:
+    pid = api.create()["id"]
+    response = upload(api, pid, name, PDF)
+    assert response.status_code == 201
+    stored = response.json()["filename"]
+    assert stored.endswith(".pdf") and len(stored) <= 120
+    assert "/" not in stored and ".." not in stored
+
+
+def test_delete_part_deletes_its_files(api: Api, aerie_env: Path) -> None:
+    keep = api.create()["id"]
+    gone = api.create()["id"]
+    upload(api, keep, "a.pdf", PDF)
+    upload(api, gone, "b.pdf", PDF.replace(b"1.4", b"1.5"))
+    upload(api, gone, "shared.pdf", PDF)  # same content as keep's file: must survive
+    api.delete(f"/api/parts/{gone}")
+    blobs = [p for p in all_files(aerie_env) if "blobs" in p.parts]
+    assert len(blobs) == 1
+    assert api.get(f"/api/parts/{keep}/file").content == PDF
+
+
+def test_old_client_views_roundtrip(api: Api) -> None:
+    pid = api.create()["id"]
+    assert api.get(f"/api/parts/{pid}/views").json() == {"views": None}
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    response = api.post(
+        f"/api/parts/{pid}/views",
+        files={"view_0": ("v0.png", png), "view_3": ("v3.png", png)},
+    )
+    assert response.status_code == 200 and response.json()["success"] is True
+    assert set(response.json()["views"]["files"]) == {"0", "3"}
+    assert api.get(f"/api/parts/{pid}/views/3").content == png
+    assert api.get(f"/api/parts/{pid}/views/5").status_code == 404
+    bad = api.post(f"/api/parts/{pid}/views", files={"view_1": ("x.png", b"GIF89a")})
+    assert bad.status_code == 422
+
+
+@pytest.mark.cad
+def test_step_upload_converts_in_background(api: Api, aerie_env: Path) -> None:
+    needs_corpus()
+    pid = api.create(material="Acetal")["id"]
+    response = upload(api, pid, SMALL.name, SMALL.read_bytes())
+    assert response.status_code == 201
+    assert response.json()["conversion"]["status"] in ("queued", "running", "ready")
+    assert conversions.queue.wait_idle(120)
+    model = api.get(f"/api/parts/{pid}/model")
+    assert model.status_code == 200, model.text
+    assert model.headers["content-type"] == "model/gltf-binary"
+    assert model.content[:4] == b"glTF"
+    thumb = api.get(f"/api/parts/{pid}/thumbnail")
+    assert thumb.status_code == 200 and thumb.content[:8] == b"\x89PNG\r\n\x1a\n"
+    part = api.get(f"/api/parts/{pid}").json()
+    stock = part["geometry"]["stockMm"]
+    assert sorted(round(v) for v in stock) == [1, 8, 8] or max(stock) < 20
+    assert part["geometry"]["massG"] and part["geometry"]["massG"] > 0
+    views = api.get(f"/api/parts/{pid}/views").json()["views"]
+    assert len(views["files"]) == 8
+    assert api.get(f"/api/parts/{pid}/views/7").content[:4] == b"\x89PNG"
+    status = api.get(f"/api/parts/{pid}/conversion").json()
+    assert status["status"] == "ready" and status["facts"]["triangles"] > 0
+    sortable = api.get("/api/parts/?sort_by=mass_g").json()
+    assert sortable["parts"][0]["id"] == pid
+
+
+@pytest.mark.cad
+def test_failed_conversion_keeps_part_and_says_why(api: Api) -> None:
+    needs_corpus()
+    pid = api.create(name="Truncated")["id"]
+    data = SMALL.read_bytes()
+    response = upload(api, pid, "half.step", data[: len(data) // 2])
+    assert response.status_code == 201
+    assert conversions.queue.wait_idle(120)
+    model = api.get(f"/api/parts/{pid}/model")
+    assert model.status_code == 422
+    assert model.json()["error"] == "Conversion failed" and model.json()["details"]
+    part = api.get(f"/api/parts/{pid}").json()
+    assert part["name"] == "Truncated" and part["file"] == "half.step"
+    events = api.get(f"/api/parts/{pid}/events").json()["events"]
+    assert any(e["kind"] == "conversion" and "failed" in (e["note"] or "") for e in events)
+
+
+@pytest.mark.cad
+def test_same_file_uploaded_concurrently_converts_once(api: Api) -> None:
+    needs_corpus()
+    data = SMALL.read_bytes()
+    ids = [api.create(name=f"Copy {i}")["id"] for i in range(4)]
+    results: list[int] = []
+
+    def send(pid: int) -> None:
+        results.append(upload(api, pid, SMALL.name, data).status_code)
+
+    threads = [threading.Thread(target=send, args=(pid,)) for pid in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [201] * 4
+    assert conversions.queue.wait_idle(120)
+    seconds = set()
+    for pid in ids:
+        status = api.get(f"/api/parts/{pid}/conversion").json()
+        assert status["status"] == "ready"
+        seconds.add(status["seconds"])
+    assert len(seconds) == 1  # one conversion's timing shared by every copy
