@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from aerie_app.db import begin_write
-
 from aerie_app.errors import InvalidApiKey, NotFound, ValidationFailed
 from aerie_app.models import ApiKey, Scope, UiSession, utcnow
 
