@@ -16,7 +16,9 @@ target_metadata = SQLModel.metadata
 MANUAL = ("part_search", "ix_part_category_created", "ix_part_search_trgm")
 
 
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     return not (name or "").startswith(MANUAL)
 
 

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -148,9 +149,12 @@ class Queue:
                     continue
                 future = self._executor().submit(convert_one, sha)
                 self._inflight[sha] = future
-                future.add_done_callback(lambda _f, s=sha: self._done(s))
+                future.add_done_callback(partial(self._on_future, sha))
                 submitted += 1
         return submitted
+
+    def _on_future(self, sha: str, _future: Future[None]) -> None:
+        self._done(sha)
 
     def _done(self, sha: str) -> None:
         with self._lock:

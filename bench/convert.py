@@ -1,0 +1,220 @@
+"""Benchmark Aerie's STEP -> GLB pipeline against cascadio on the shared corpus, side by side in one run.
+
+Usage: .venv/bin/python bench/convert.py [--runs 3] [--json] [--corpus DIR] [--only NAME ...]
+
+Per file and run, three fresh processes (so peak RSS is each one's own):
+- aerie job: ``run_conversion_job(thumbnail=False)``, wall time incl. interpreter + OCP start-up;
+- aerie in-process: ``convert_step`` timed inside a child that has already imported OCP;
+- cascadio: ``cascadio.step_to_glb(tol_linear=0.1, tol_angular=0.5)`` timed inside a child.
+cascadio is a bench-only dependency (``pip install cascadio``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "step"
+
+
+# ----------------------------------------------------------------------------- children
+
+
+def _child(kind: str, step: str, out: str) -> None:
+    """Run one conversion and print a JSON line with seconds and peak RSS of this process."""
+    if kind == "aerie":
+        from aerie_app.cad.convert import convert_step, preload
+
+        preload()  # like `import cascadio` below: library loading is not conversion time
+        started = time.perf_counter()
+        convert_step(Path(step), Path(out), linear_deflection=0.1, angular_deflection=0.5)
+    elif kind == "cascadio":
+        import cascadio  # type: ignore[import-untyped]
+
+        started = time.perf_counter()
+        cascadio.step_to_glb(step, out, tol_linear=0.1, tol_angular=0.5)
+    else:
+        raise SystemExit(f"unknown child kind {kind}")
+    seconds = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_rss_kb": rss}))
+
+
+def _run_child(kind: str, step: Path, out: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--_child", kind, str(step), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{kind} child failed on {step.name}: {proc.stderr[-500:]}")
+    parsed: dict[str, Any] = json.loads(lines[-1])
+    return parsed
+
+
+# ----------------------------------------------------------------------------- GLB facts
+
+
+def _glb_facts(glb: Path) -> dict[str, Any]:
+    import trimesh
+
+    from aerie_app.cad.convert import _glb_colours_and_names, read_glb_json
+
+    scene = trimesh.load(str(glb), force="scene", process=False)
+    triangles = 0
+    for node in scene.graph.nodes_geometry:
+        _, geom_name = scene.graph[node]
+        triangles += len(scene.geometry[geom_name].faces)
+    colours, named = _glb_colours_and_names(read_glb_json(glb))
+    lo, hi = scene.bounds
+    return {
+        "bytes": glb.stat().st_size,
+        "triangles": triangles,
+        "colours": colours,
+        "named_nodes": named,
+        "bounds": [list(map(float, lo)), list(map(float, hi))],
+    }
+
+
+def _bbox_diff_pct(aerie_bounds: list[list[float]], cascadio_bounds: list[list[float]]) -> float:
+    """Largest corner difference, % of the largest size, after mapping Aerie's Y-up back to Z-up.
+
+    Aerie writes glTF Y-up (x, z_step, -y_step); cascadio 0.1 keeps STEP's Z-up axes in metres.
+    """
+    (ax0, ay0, az0), (ax1, ay1, az1) = aerie_bounds
+    aerie_zup = [[ax0, -az1, ay0], [ax1, -az0, ay1]]
+    size = max(c1 - c0 for c0, c1 in zip(*cascadio_bounds, strict=True)) or 1.0
+    diff = max(
+        abs(a - c)
+        for a_row, c_row in zip(aerie_zup, cascadio_bounds, strict=True)
+        for a, c in zip(a_row, c_row, strict=True)
+    )
+    return 100.0 * diff / size
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def bench_file(step: Path, runs: int, work: Path) -> dict[str, Any]:
+    from aerie_app.cad.worker import run_conversion_job
+
+    job_s, job_rss, inproc_s, inproc_rss, cas_s, cas_rss = [], [], [], [], [], []
+    aerie_glb = work / f"{step.stem}.aerie.glb"
+    cas_glb = work / f"{step.stem}.cascadio.glb"
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = run_conversion_job(
+            step, work / "job", timeout_s=300, memory_mb=4096, thumbnail=False
+        )
+        job_s.append(time.perf_counter() - started)
+        job_rss.append(result.peak_rss_kb)
+        child = _run_child("aerie", step, aerie_glb)
+        inproc_s.append(child["seconds"])
+        inproc_rss.append(child["peak_rss_kb"])
+        child = _run_child("cascadio", step, cas_glb)
+        cas_s.append(child["seconds"])
+        cas_rss.append(child["peak_rss_kb"])
+    aerie = _glb_facts(aerie_glb)
+    cas = _glb_facts(cas_glb)
+    med = statistics.median
+    return {
+        "file": step.name,
+        "aerie_job_s": med(job_s),
+        "aerie_convert_s": med(inproc_s),
+        "cascadio_s": med(cas_s),
+        "time_ratio": med(inproc_s) / med(cas_s),
+        "job_ratio": med(job_s) / med(cas_s),
+        "aerie_job_rss_mb": med(job_rss) / 1024,
+        "aerie_convert_rss_mb": med(inproc_rss) / 1024,
+        "cascadio_rss_mb": med(cas_rss) / 1024,
+        "aerie_bytes": aerie["bytes"],
+        "cascadio_bytes": cas["bytes"],
+        "bytes_ratio": aerie["bytes"] / cas["bytes"],
+        "aerie_triangles": aerie["triangles"],
+        "cascadio_triangles": cas["triangles"],
+        "aerie_colours": aerie["colours"],
+        "cascadio_colours": cas["colours"],
+        "aerie_named_nodes": aerie["named_nodes"],
+        "cascadio_named_nodes": cas["named_nodes"],
+        "bbox_diff_pct": _bbox_diff_pct(aerie["bounds"], cas["bounds"]),
+        "job_facts": result.facts.to_dict(),
+    }
+
+
+def markdown(rows: list[dict[str, Any]], runs: int) -> str:
+    out = [
+        f"Median of {runs} run(s). Times in seconds; `convert` = in-process `convert_step` (after imports), "
+        "`job` = `run_conversion_job` wall time incl. process start-up and OCP import, no thumbnails. "
+        "Ratios are aerie / cascadio (lower is better for time and bytes).",
+        "",
+        "| file | aerie convert s | aerie job s | cascadio s | convert ratio | job ratio "
+        "| RSS MB aerie convert / job / cascadio | GLB bytes aerie | GLB bytes cascadio | bytes ratio "
+        "| triangles aerie / cascadio | colours aerie / cascadio | bbox diff % |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|---:|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['file']} | {r['aerie_convert_s']:.3f} | {r['aerie_job_s']:.2f} | {r['cascadio_s']:.3f} "
+            f"| {r['time_ratio']:.2f} | {r['job_ratio']:.2f} "
+            f"| {r['aerie_convert_rss_mb']:.0f} / {r['aerie_job_rss_mb']:.0f} / {r['cascadio_rss_mb']:.0f} "
+            f"| {r['aerie_bytes']:,} | {r['cascadio_bytes']:,} | {r['bytes_ratio']:.3f} "
+            f"| {r['aerie_triangles']:,} / {r['cascadio_triangles']:,} "
+            f"| {r['aerie_colours']} / {r['cascadio_colours']} | {r['bbox_diff_pct']:.3f} |"
+        )
+    med = statistics.median
+    out += [
+        "",
+        "Medians over files: "
+        f"convert time ratio {med(r['time_ratio'] for r in rows):.2f}, "
+        f"job time ratio {med(r['job_ratio'] for r in rows):.2f}, "
+        f"GLB bytes ratio {med(r['bytes_ratio'] for r in rows):.3f}, "
+        f"bbox diff {med(r['bbox_diff_pct'] for r in rows):.3f} %, "
+        f"max bbox diff {max(r['bbox_diff_pct'] for r in rows):.3f} %. "
+        f"Totals: aerie convert {sum(r['aerie_convert_s'] for r in rows):.2f} s, "
+        f"aerie job {sum(r['aerie_job_s'] for r in rows):.2f} s, "
+        f"cascadio {sum(r['cascadio_s'] for r in rows):.2f} s.",
+    ]
+    return "\n".join(out)
+
+
+def main() -> int:
+    if len(sys.argv) >= 2 and sys.argv[1] == "--_child":
+        _child(sys.argv[2], sys.argv[3], sys.argv[4])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    parser.add_argument(
+        "--corpus", type=Path, default=Path(os.environ.get("AERIE_CORPUS_DIR", DEFAULT_CORPUS))
+    )
+    parser.add_argument("--only", nargs="*", help="file names to include")
+    args = parser.parse_args()
+    files = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in {".step", ".stp"})
+    if args.only:
+        files = [p for p in files if p.name in set(args.only)]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="aerie-bench-") as tmp:
+        for step in files:
+            rows.append(bench_file(step, args.runs, Path(tmp)))
+            print(f"done {step.name}", file=sys.stderr)
+    print(json.dumps(rows, indent=2) if args.json else markdown(rows, args.runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
