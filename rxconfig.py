@@ -18,6 +18,10 @@ config = rx.Config(
     frontend_port=_port,
     backend_port=_port,
     bun_path=_bun if _bun.exists() else Path(shutil.which("bun") or "bun"),
-    plugins=[rx.plugins.RadixThemesPlugin()],
-    disable_plugins=["reflex.plugins.sitemap.SitemapPlugin"],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(appearance="dark", accent_color="blue", radius="large")
+        )
+    ],
+    disable_plugins=[rx.plugins.SitemapPlugin],
 )

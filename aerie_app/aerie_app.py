@@ -1,4 +1,4 @@
-"""Wiring only: builds the Reflex app, mounts the REST API, adds the pages."""
+"""Wiring only: builds the Reflex app, mounts the REST API, adds the pages, starts background work."""
 
 from __future__ import annotations
 
@@ -6,13 +6,46 @@ import reflex as rx
 
 from aerie_app.api.app import create_api
 from aerie_app.logs import install_redaction
-from aerie_app.pages import board
+from aerie_app.pages import admin, board, part, settings, stats
 from aerie_app.pages.auth import AuthState
 
 install_redaction()
 
+
+async def _background_work() -> None:
+    """Conversions left over from a previous run, and jobs queued by other processes."""
+    from aerie_app.services import conversions
+
+    conversions.poller.start()
+
+
 app = rx.App(
     api_transformer=create_api(),
-    theme=rx.theme(appearance="dark", accent_color="blue", radius="large"),
+    head_components=[rx.script(src="/confetti.js")],
 )
-app.add_page(board.page, route="/", title="Aerie", on_load=AuthState.check)
+app.register_lifespan_task(_background_work)
+app.add_page(
+    part.page,
+    route="/parts/[part_key]",
+    title="Aerie · Part",
+    on_load=[AuthState.check, part.DetailState.load, part.DetailState.watch],
+)
+app.add_page(
+    board.page,
+    route="/",
+    title="Aerie",
+    on_load=[AuthState.check, board.BoardState.load, board.BoardState.watch],
+)
+app.add_page(
+    stats.page,
+    route="/stats",
+    title="Aerie · Stats",
+    on_load=[AuthState.check, stats.StatsState.load, stats.StatsState.watch],
+)
+app.add_page(settings.page, route="/settings", title="Aerie · Settings", on_load=AuthState.check)
+app.add_page(
+    admin.page,
+    route="/admin",
+    title="Aerie · Admin",
+    on_load=[AuthState.check, admin.AdminState.load],
+)

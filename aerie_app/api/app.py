@@ -54,11 +54,12 @@ class BodyLimit:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api"):
+        if scope["type"] != "http" or not scope["path"].startswith(("/api", "/_upload")):
             await self.app(scope, receive, send)
             return
         settings = get_settings()
-        upload = scope["path"].rstrip("/").endswith(("/upload", "/views"))
+        path = scope["path"].rstrip("/")
+        upload = path.endswith(("/upload", "/views")) or path.startswith("/_upload")
         limit = settings.max_upload_bytes + 64 * 1024 if upload else settings.max_request_kb * 1024
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
@@ -114,7 +115,7 @@ async def _reject(send: Send, limit: int) -> None:
 
 
 def create_api() -> FastAPI:
-    from aerie_app.api import routes_admin, routes_files, routes_parts
+    from aerie_app.api import routes_admin, routes_drawings, routes_files, routes_parts
 
     settings = get_settings()
     api = FastAPI(
@@ -155,6 +156,7 @@ def create_api() -> FastAPI:
     api.include_router(routes_parts.router)
     api.include_router(routes_files.router)
     api.include_router(routes_admin.router)
+    api.include_router(routes_drawings.router)
 
     def _health(ok_word: str) -> JSONResponse:
         ok = check_database()

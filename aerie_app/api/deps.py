@@ -95,6 +95,16 @@ async def current_principal(request: Request, session: SessionDep) -> Principal:
         raise RateLimited("Too many failed API-key attempts; wait and try again", retry)
     raw = await _raw_key(request)
     if not raw:
+        cookie = request.cookies.get(keys.SESSION_COOKIE)
+        if cookie and request.method in ("GET", "HEAD"):
+            # The signed-in browser loading a model, thumbnail or drawing: reads only.
+            try:
+                principal = keys.resolve_session(session, cookie)
+            except InvalidApiKey:
+                failed_auth.add(client)
+                raise
+            request.state.principal = principal
+            return principal
         raise AuthRequired("API key required", {"header": "X-API-Key"})
     try:
         principal = keys.verify_key(session, raw)

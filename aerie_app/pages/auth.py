@@ -8,12 +8,16 @@ from aerie_app.db import session_scope
 from aerie_app.errors import AerieError
 from aerie_app.models import Scope
 from aerie_app.services import keys
+from aerie_app.services.keys import SESSION_COOKIE
 
 
 class AuthState(rx.State):
     """Who is signed in, from the session token kept in the browser."""
 
-    token: str = rx.LocalStorage("", name="aerie_session")
+    # A cookie (not localStorage) so the browser also sends it when it loads the part's GLB,
+    # thumbnail or PDF from the API; SameSite=Strict keeps other sites from riding on it, and
+    # the API accepts it for reads only.
+    token: str = rx.Cookie("", name=SESSION_COOKIE, same_site="strict", max_age=30 * 24 * 3600)
     key_input: str = ""
     error: str = ""
     who: str = ""
@@ -53,9 +57,7 @@ class AuthState(rx.State):
             self.who, self.scope = "", ""
             return None
         self.who, self.scope = principal.name, principal.scope.value
-        from aerie_app.pages.board import BoardState
-
-        return BoardState.load
+        return None
 
     @rx.event
     def sign_in(self, form: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -69,9 +71,8 @@ class AuthState(rx.State):
             self.token = keys.open_session(session, principal)
         self.key_input, self.error = "", ""
         self.who, self.scope = principal.name, principal.scope.value
-        from aerie_app.pages.board import BoardState
-
-        return BoardState.load
+        # Reload so the page's own on_load runs again, now signed in.
+        return rx.call_script("window.location.reload()")
 
     @rx.event
     def sign_out(self) -> None:
@@ -79,6 +80,18 @@ class AuthState(rx.State):
             with session_scope() as session:
                 keys.close_session(session, self.token)
         self.token, self.who, self.scope = "", "", ""
+
+    async def require(self, needed: Scope) -> keys.Principal:
+        """The signed-in principal if it may do this, else an Aerie error for a toast."""
+        from aerie_app.errors import AuthRequired, Forbidden
+
+        principal = self._principal()
+        if principal is None:
+            self.who, self.scope = "", ""
+            raise AuthRequired("Please sign in again")
+        if not principal.can(needed):
+            raise Forbidden(f"Your key is {principal.scope.value}-only")
+        return principal
 
 
 def sign_in_card() -> rx.Component:

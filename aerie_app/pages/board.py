@@ -1,4 +1,7 @@
-"""The board: a tab per workflow stage with counts, server-side search, sort and paging."""
+"""The board: a tab per workflow stage with counts, server-side search, filters, sort and paging.
+
+The browser only ever holds one page of one tab; every query runs on the server.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,14 @@ from typing import Any
 
 import reflex as rx
 
+from aerie_app.components.actions import action_buttons, action_dialog
+from aerie_app.components.layout import page_frame
+from aerie_app.components.live import LiveMixin
+from aerie_app.components.part_form import PartFormState, part_form_dialog
 from aerie_app.db import session_scope
 from aerie_app.models import Category
-from aerie_app.pages.auth import AuthState, sign_in_card
+from aerie_app.pages.auth import AuthState
+from aerie_app.pages.settings import PrefsState
 from aerie_app.schemas import part_public
 from aerie_app.services import parts, stats
 from aerie_app.services.parts import PartQuery
@@ -22,13 +30,33 @@ TABS: list[tuple[str, str]] = [
     (Category.COMPLETED.value, "Completed"),
 ]
 TYPE_LABEL = {"cnc": "CNC", "hand": "HAND FAB", "misc": "MISC"}
+FILTERS = ("subsystem", "material", "assigned", "status")
+ALL = "__all__"
 
 
-def _row(part: dict[str, Any]) -> dict[str, str]:
-    """A part flattened to display strings (the table renders text only)."""
+def _stock(geometry: dict[str, Any] | None) -> str:
+    if not geometry or not geometry.get("stockMm"):
+        return ""
+    dims = sorted((v for v in geometry["stockMm"] if v is not None), reverse=True)
+    return " × ".join(f"{v:.1f}" if v < 100 else f"{v:.0f}" for v in dims) + " mm"
+
+
+def _days(claimed: str | None) -> str:
+    if not claimed:
+        return ""
+    from datetime import UTC, datetime
+
+    then = datetime.fromisoformat(claimed.replace("Z", "+00:00"))
+    days = (datetime.now(UTC) - then).days
+    return f"{days}d"
+
+
+def to_row(part: dict[str, Any]) -> dict[str, Any]:
+    """A part flattened to display strings; the table renders these as text only."""
     info = part.get("miscInfo") or {}
+    geometry = part.get("geometry")
     return {
-        "id": str(part["id"]),
+        "id": part["id"],
         "partId": part["partId"] or "",
         "type": TYPE_LABEL.get(part["type"] or "", "—"),
         "typeKey": part["type"] or "",
@@ -39,16 +67,22 @@ def _row(part: dict[str, Any]) -> dict[str, str]:
         "amount": f"{part['quantityDone']}/{part['amount']}"
         if part["quantityDone"]
         else str(part["amount"]),
+        "left": max(part["amount"] - part["quantityDone"], 1),
         "assigned": part["assigned"] or "",
+        "days": _days(part["claimedDate"]),
         "status": part["status"],
         "notes": part["notes"] or "",
         "file": part["file"] or "",
         "storage": str(info.get("storage", "")),
+        "stock": _stock(geometry),
+        "thumb": f"/api/parts/{part['id']}/thumbnail?v={part['version']}" if geometry else "",
+        "allowed": part["allowedActions"],
+        "incorrect": bool(info.get("completedIncorrectly")),
     }
 
 
-class BoardState(rx.State):
-    """The visible page of one tab. The browser never holds more than one page of parts."""
+class BoardState(LiveMixin, rx.State):
+    """The visible page of one tab."""
 
     tab: str = Category.REVIEW.value
     search: str = ""
@@ -56,13 +90,15 @@ class BoardState(rx.State):
     sort_order: str = "desc"
     offset: int = 0
     total: int = 0
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
+    filters: dict[str, str] = {}
+    options: dict[str, list[str]] = {}
 
     @rx.var
     def page_label(self) -> str:
         if not self.total:
-            return "No parts"
+            return "No parts here yet" if not self.search else "No parts match"
         end = min(self.offset + PAGE_SIZE, self.total)
         return f"{self.offset + 1}–{end} of {self.total}"
 
@@ -82,29 +118,41 @@ class BoardState(rx.State):
             sort_order=self.sort_order,
             limit=PAGE_SIZE,
             offset=self.offset,
+            **{k: v for k, v in self.filters.items() if k in FILTERS and v},
         )
         with session_scope() as session:
             found, total = parts.list_parts(session, query)
-            self.rows = [_row(part_public(p)) for p in found]
+            self.rows = [to_row(part_public(p)) for p in found]
             self.total = total
             self.counts = stats.stats(session)["by_category"]
+            self.options = {
+                f: parts.distinct_values(session, f, category=self.tab) for f in FILTERS
+            }
 
     @rx.event
     async def load(self) -> None:
         auth = await self.get_state(AuthState)
-        if not auth.signed_in:
-            return
-        self._refresh()
+        if auth.signed_in:
+            self._refresh()
+
+    @rx.event
+    async def reload(self) -> None:
+        await self.load()
 
     @rx.event
     async def set_tab(self, tab: str) -> None:
-        self.tab = tab
-        self.offset = 0
+        self.tab, self.offset, self.filters = tab, 0, {}
         await self.load()
 
     @rx.event
     async def set_search(self, value: str) -> None:
         self.search = value[:200]
+        self.offset = 0
+        await self.load()
+
+    @rx.event
+    async def set_filter(self, name: str, value: str) -> None:
+        self.filters = {**self.filters, name: "" if value == ALL else value}
         self.offset = 0
         await self.load()
 
@@ -127,63 +175,28 @@ class BoardState(rx.State):
         await self.load()
 
 
-def header() -> rx.Component:
-    return rx.hstack(
-        rx.hstack(
-            rx.icon("plane", size=28, color=rx.color("accent", 10)),
-            rx.heading("AERIE", size="7", color=rx.color("accent", 10), letter_spacing="0.08em"),
-            align="center",
-            spacing="3",
-        ),
-        rx.spacer(),
-        rx.cond(
-            AuthState.signed_in,
-            rx.hstack(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=16)),
-                    placeholder="Search parts…",
-                    id="search",
-                    value=BoardState.search,
-                    on_change=BoardState.set_search.debounce(250),
-                    width=["100%", "260px"],
-                ),
-                rx.badge(AuthState.who, variant="soft", size="2"),
-                rx.icon_button(
-                    rx.icon("log-out", size=16),
-                    variant="ghost",
-                    on_click=AuthState.sign_out,
-                    title="Sign out",
-                ),
-                align="center",
-                spacing="3",
-            ),
-        ),
-        rx.color_mode.button(),
-        width="100%",
-        align="center",
-        padding="16px 20px",
-        border_radius="16px",
-        background=rx.color("gray", 2),
-        border=f"1px solid {rx.color('gray', 4)}",
-        wrap="wrap",
-        gap="12px",
-        id="app-header",
-    )
-
-
 def tab_bar() -> rx.Component:
     return rx.tabs.root(
         rx.tabs.list(
             *[
-                rx.tabs.trigger(
-                    rx.hstack(
-                        rx.text(label),
-                        rx.badge(BoardState.counts.get(key, 0), variant="soft", radius="full"),
-                        spacing="2",
-                        align="center",
+                rx.cond(
+                    PrefsState.hidden_tabs.contains(key),
+                    rx.fragment(),
+                    rx.tabs.trigger(
+                        rx.hstack(
+                            rx.text(label),
+                            rx.badge(
+                                BoardState.counts.get(key, 0),
+                                variant="soft",
+                                radius="full",
+                                class_name="tab-count",
+                            ),
+                            spacing="2",
+                            align="center",
+                        ),
+                        value=key,
+                        id=f"tab-{key}",
                     ),
-                    value=key,
-                    id=f"tab-{key}",
                 )
                 for key, label in TABS
             ],
@@ -193,6 +206,50 @@ def tab_bar() -> rx.Component:
         value=BoardState.tab,
         on_change=BoardState.set_tab,
         width="100%",
+    )
+
+
+def filter_select(name: str, label: str) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(placeholder=label, variant="soft", id=f"filter-{name}"),
+        rx.select.content(
+            rx.select.item(f"All {label.lower()}", value=ALL),
+            rx.foreach(BoardState.options.get(name, []), lambda v: rx.select.item(v, value=v)),
+        ),
+        value=BoardState.filters.get(name, ALL).to(str),
+        on_change=lambda v: BoardState.set_filter(name, v),
+        size="1",
+    )
+
+
+def toolbar() -> rx.Component:
+    return rx.hstack(
+        rx.input(
+            rx.input.slot(rx.icon("search", size=16)),
+            placeholder="Search parts…",
+            id="search",
+            default_value=BoardState.search,
+            on_change=BoardState.set_search.debounce(200),
+            width=["100%", "100%", "280px"],
+        ),
+        filter_select("subsystem", "Subsystems"),
+        filter_select("material", "Materials"),
+        filter_select("assigned", "Assignees"),
+        filter_select("status", "Statuses"),
+        rx.spacer(),
+        rx.cond(
+            AuthState.can_write,
+            rx.button(
+                rx.icon("plus", size=16),
+                "Add part for review",
+                on_click=PartFormState.new,
+                id="add-part",
+            ),
+        ),
+        width="100%",
+        wrap="wrap",
+        spacing="2",
+        align="center",
     )
 
 
@@ -226,89 +283,179 @@ def type_badge(row: rx.Var) -> rx.Component:
     )
 
 
+def thumb(row: rx.Var, size: str = "48px") -> rx.Component:
+    return rx.cond(
+        PrefsState.previews_on & (row["thumb"].to(str) != ""),
+        rx.image(
+            src=row["thumb"].to(str),
+            width=size,
+            height=size,
+            border_radius="8px",
+            background=rx.color("gray", 3),
+            loading="lazy",
+            alt="model preview",
+        ),
+        rx.box(width=size, height=size, border_radius="8px", background=rx.color("gray", 3)),
+    )
+
+
+def assignee(row: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.text(row["assigned"].to(str)),
+        rx.cond(
+            row["days"].to(str) != "",
+            rx.badge(row["days"].to(str), variant="outline", size="1", title="days since claimed"),
+        ),
+        spacing="1",
+        align="center",
+    )
+
+
 def part_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(type_badge(row)),
+        rx.table.cell(thumb(row)),
         rx.table.cell(
-            rx.vstack(
-                rx.text(row["name"], weight="bold"),
-                rx.text(row["partId"], size="1", color_scheme="gray"),
-                spacing="0",
+            rx.link(
+                rx.vstack(
+                    rx.text(row["name"].to(str), weight="bold", class_name="part-name"),
+                    rx.text(row["partId"].to(str), size="1", color_scheme="gray"),
+                    spacing="0",
+                ),
+                href="/parts/" + row["id"].to(str),
+                underline="none",
+                color="inherit",
             )
         ),
-        rx.table.cell(row["subsystem"]),
-        rx.table.cell(rx.text(row["material"], color=rx.color("accent", 11))),
-        rx.table.cell(row["thickness"]),
-        rx.table.cell(row["amount"]),
-        rx.table.cell(row["assigned"]),
-        rx.table.cell(rx.badge(row["status"], variant="surface")),
-        rx.table.cell(rx.text(row["notes"], size="2", color_scheme="gray")),
-        rx.table.cell(rx.text(row["file"], size="2")),
+        rx.table.cell(row["subsystem"].to(str)),
+        rx.table.cell(rx.text(row["material"].to(str), color=rx.color("accent", 11))),
+        rx.table.cell(row["thickness"].to(str)),
+        rx.table.cell(rx.text(row["stock"].to(str), size="1")),
+        rx.table.cell(row["amount"].to(str)),
+        rx.table.cell(assignee(row)),
+        rx.table.cell(
+            rx.hstack(
+                rx.badge(row["status"].to(str), variant="surface"),
+                rx.cond(row["incorrect"].to(bool), rx.badge("incorrect", color_scheme="red")),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(rx.text(row["notes"].to(str), size="1", color_scheme="gray")),
+        rx.table.cell(rx.text(row["file"].to(str), size="1")),
+        rx.table.cell(
+            action_buttons(row["id"], row["name"], row["allowed"].to(list[str]), row["left"])
+        ),
         class_name="part-row",
     )
 
 
 def parts_table() -> rx.Component:
-    return rx.vstack(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    sort_header("Type", "type"),
-                    sort_header("Name", "name"),
-                    sort_header("Subsystem", "subsystem"),
-                    sort_header("Material", "material"),
-                    sort_header("Thickness", "material_thickness"),
-                    sort_header("Amount", "amount"),
-                    sort_header("Assignee", "assigned"),
-                    sort_header("Status", "status"),
-                    rx.table.column_header_cell("Notes"),
-                    rx.table.column_header_cell("File"),
-                )
-            ),
-            rx.table.body(rx.foreach(BoardState.rows, part_row)),
-            width="100%",
-            variant="surface",
-            id="parts-table",
+    return rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                sort_header("Type", "type"),
+                rx.table.column_header_cell("CAD"),
+                sort_header("Name", "name"),
+                sort_header("Subsystem", "subsystem"),
+                sort_header("Material", "material"),
+                sort_header("Thickness", "material_thickness"),
+                sort_header("Stock", "stock_x_mm"),
+                sort_header("Amount", "amount"),
+                sort_header("Assignee", "assigned"),
+                sort_header("Status", "status"),
+                rx.table.column_header_cell("Notes"),
+                rx.table.column_header_cell("File"),
+                rx.table.column_header_cell("Actions"),
+            )
         ),
-        rx.hstack(
-            rx.text(BoardState.page_label, size="2", color_scheme="gray", id="page-label"),
-            rx.spacer(),
-            rx.button(
-                "Previous",
-                variant="soft",
-                disabled=~BoardState.has_prev,
-                on_click=BoardState.prev_page,
-            ),
-            rx.button(
-                "Next",
-                variant="soft",
-                disabled=~BoardState.has_next,
-                on_click=BoardState.next_page,
-            ),
-            width="100%",
-            align="center",
-        ),
+        rx.table.body(rx.foreach(BoardState.rows, part_row)),
         width="100%",
-        spacing="3",
+        variant="surface",
+        size="1",
+        id="parts-table",
     )
 
 
-def layout(*children: rx.Component) -> rx.Component:
-    return rx.box(
+def part_card(row: rx.Var) -> rx.Component:
+    """The phone layout: one card per part with big buttons."""
+    return rx.card(
         rx.vstack(
-            header(),
-            rx.cond(AuthState.signed_in, rx.fragment(*children), sign_in_card()),
-            spacing="4",
+            rx.hstack(
+                thumb(row, "64px"),
+                rx.link(
+                    rx.vstack(
+                        rx.text(
+                            row["name"].to(str), weight="bold", size="4", class_name="part-name"
+                        ),
+                        rx.hstack(
+                            type_badge(row),
+                            rx.badge(row["status"].to(str), variant="surface"),
+                            spacing="1",
+                        ),
+                        spacing="1",
+                    ),
+                    href="/parts/" + row["id"].to(str),
+                    underline="none",
+                    color="inherit",
+                ),
+                spacing="3",
+                align="center",
+            ),
+            rx.text(
+                row["subsystem"].to(str),
+                " · ",
+                row["material"].to(str),
+                " ",
+                row["thickness"].to(str),
+                " · ×",
+                row["amount"].to(str),
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.cond(row["assigned"].to(str) != "", assignee(row)),
+            rx.cond(
+                row["notes"].to(str) != "",
+                rx.text(row["notes"].to(str), size="2", font_style="italic"),
+            ),
+            action_buttons(
+                row["id"], row["name"], row["allowed"].to(list[str]), row["left"], size="3"
+            ),
+            spacing="2",
             width="100%",
-            max_width="1400px",
-            margin="0 auto",
-            padding=["10px", "20px"],
         ),
-        min_height="100vh",
-        background=rx.color("gray", 1),
-        id="aerie-shell",
+        width="100%",
+        class_name="part-card",
+    )
+
+
+def pager() -> rx.Component:
+    return rx.hstack(
+        rx.text(BoardState.page_label, size="2", color_scheme="gray", id="page-label"),
+        rx.spacer(),
+        rx.button(
+            "Previous", variant="soft", disabled=~BoardState.has_prev, on_click=BoardState.prev_page
+        ),
+        rx.button(
+            "Next", variant="soft", disabled=~BoardState.has_next, on_click=BoardState.next_page
+        ),
+        width="100%",
+        align="center",
     )
 
 
 def page() -> rx.Component:
-    return layout(tab_bar(), rx.box(parts_table(), overflow_x="auto", width="100%"))
+    return page_frame(
+        tab_bar(),
+        toolbar(),
+        rx.box(parts_table(), overflow_x="auto", width="100%", display=["none", "none", "block"]),
+        rx.vstack(
+            rx.foreach(BoardState.rows, part_card),
+            width="100%",
+            spacing="3",
+            display=["flex", "flex", "none"],
+            id="parts-cards",
+        ),
+        pager(),
+        action_dialog(),
+        part_form_dialog(),
+    )

@@ -21,6 +21,7 @@ from aerie_app.errors import InvalidApiKey, NotFound, ValidationFailed
 from aerie_app.models import ApiKey, Scope, UiSession, utcnow
 
 KEY_PREFIX = "aerie_"
+SESSION_COOKIE = "aerie_session"
 SESSION_DAYS = 30
 
 

@@ -359,3 +359,25 @@ def record_event(
     begin_write(session)
     session.add(PartEvent(part_id=part_id, kind=kind, actor=_actor(actor), note=note))
     session.commit()
+
+
+def distinct_values(session: Session, field: str, *, category: str | None = None) -> list[str]:
+    """The values a filter can take (within one tab), for the board's filter menus."""
+    if field not in FILTERABLE:
+        raise ValidationFailed("field", f"Cannot filter by {field}")
+    column = getattr(Part, field)
+    stmt = select(column).where(column.is_not(None)).distinct().order_by(column).limit(200)
+    if category:
+        stmt = stmt.where(Part.category == category)
+    return [str(v) for v in session.exec(stmt).all() if v]
+
+
+def change_marker(session: Session) -> tuple[int, int]:
+    """Changes whenever any part changes: (newest timeline id, number of parts).
+
+    Every write records a timeline event, so this pair moves on every create, edit, action,
+    upload and conversion; deletions move the count. Cheap: two index lookups.
+    """
+    newest = session.exec(select(sa.func.max(PartEvent.id))).one() or 0
+    count = session.exec(select(sa.func.count()).select_from(Part)).one()
+    return int(newest), int(count)

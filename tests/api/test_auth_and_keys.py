@@ -128,3 +128,20 @@ def test_keys_never_logged(api: Api, caplog: pytest.LogCaptureFixture) -> None:
     text = caplog.text + "".join(r.getMessage() for r in caplog.records)
     assert raw not in text and ADMIN_KEY not in text and "wrong-key-1234567" not in text
     assert "[redacted]" in text
+
+
+def test_browser_session_cookie_reads_only(api: Api, session) -> None:
+    from aerie_app.services import keys
+
+    principal = keys.verify_key(session, ADMIN_KEY)
+    token = keys.open_session(session, principal)
+    api.client.cookies.set(keys.SESSION_COOKIE, token)
+    try:
+        pid = api.create()["id"]
+        assert api.get(f"/api/parts/{pid}", key="").status_code == 200
+        write = api.put(f"/api/parts/{pid}", key="", json={"name": "x"})
+        assert write.status_code == 401
+        keys.close_session(session, token)
+        assert api.get(f"/api/parts/{pid}", key="").status_code == 401
+    finally:
+        api.client.cookies.clear()

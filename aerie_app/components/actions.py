@@ -1,0 +1,335 @@
+"""Workflow actions from the UI: one dialog state for review, claim, unclaim, complete and delete.
+
+Handlers stay thin: they read the inputs, call :func:`aerie_app.services.parts.perform` (the same
+function the REST API calls) and turn an Aerie error into a toast or an inline message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from aerie_app.db import session_scope
+from aerie_app.errors import AerieError, Conflict, ValidationFailed
+from aerie_app.models import Scope
+from aerie_app.pages.auth import AuthState
+from aerie_app.services import parts
+from aerie_app.workflow import Action
+
+# Actions that need a question answered first; the rest run on click.
+ASKS = {"approve", "assign", "unclaim", "complete", "delete"}
+LABELS = {
+    "approve": "Review",
+    "assign": "Claim",
+    "start": "Start",
+    "unclaim": "Unclaim",
+    "complete": "Complete",
+    "revert": "Revert",
+    "mark_incorrect": "Mark incorrect",
+    "mark_correct": "Mark correct",
+    "delete": "Delete",
+}
+CONFETTI = "window.aerieConfetti && window.aerieConfetti()"
+
+
+def parse_fields(text: str) -> dict[str, str]:
+    """Reviewer's custom fields, one ``key: value`` per line."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if ":" in line:
+            key, value = line.split(":", 1)
+            if key.strip():
+                out[key.strip()[:100]] = value.strip()[:2000]
+    return out
+
+
+class ActionState(rx.State):
+    """The open action dialog (at most one at a time)."""
+
+    open: bool = False
+    action: str = ""
+    part_id: int = 0
+    part_name: str = ""
+    left: int = 1
+    reviewer: str = ""
+    fields_text: str = ""
+    name: str = ""
+    storage: str = ""
+    quantity: str = ""
+    error: str = ""
+    busy: bool = False
+    maker: str = rx.LocalStorage("", name="aerie_maker")
+
+    @rx.var
+    def title(self) -> str:
+        return f"{LABELS.get(self.action, self.action)}: {self.part_name}"
+
+    @rx.event
+    def set_open(self, value: bool) -> None:
+        self.open = value
+
+    @rx.event
+    def set_reviewer(self, value: str) -> None:
+        self.reviewer = value
+
+    @rx.event
+    def set_fields_text(self, value: str) -> None:
+        self.fields_text = value
+
+    @rx.event
+    def set_name(self, value: str) -> None:
+        self.name = value
+
+    @rx.event
+    def set_storage(self, value: str) -> None:
+        self.storage = value
+
+    @rx.event
+    def set_quantity(self, value: str) -> None:
+        self.quantity = value
+
+    @rx.event
+    async def start(self, part_id: int, action: str, part_name: str, left: int):  # type: ignore[no-untyped-def]
+        """A button was pressed: ask what the action needs, or just do it."""
+        self.part_id, self.action, self.part_name = int(part_id), action, part_name
+        self.left = max(int(left), 1)
+        self.error, self.storage, self.fields_text = "", "", ""
+        self.name = self.maker
+        self.reviewer = self.maker
+        self.quantity = str(self.left)
+        if action in ASKS:
+            self.open = True
+            return None
+        return await self._run()
+
+    @rx.event
+    async def submit(self, _form: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+        return await self._run()
+
+    async def _run(self):  # type: ignore[no-untyped-def]
+        auth = await self.get_state(AuthState)
+        try:
+            principal = await auth.require(Scope.WRITE)
+            person = (self.name or self.reviewer or self.maker).strip()
+            actor = f"{person} (key: {principal.name})" if person else principal.name
+            with session_scope() as session:
+                result = self._perform(session, actor)
+        except ValidationFailed as err:
+            self.error = str(err.details.get("message", err.message))
+            return None
+        except Conflict as err:
+            self.open = False
+            return [rx.toast.warning(f"Someone was faster: {err.message}"), *self._refreshers()]
+        except AerieError as err:
+            self.open = False
+            return rx.toast.error(err.message)
+        self.open = False
+        events: list[Any] = [*self._refreshers()]
+        if self.action == "complete" and result == "completed":
+            events.append(rx.call_script(CONFETTI))
+            events.append(rx.toast.success(f"{self.part_name} completed!"))
+        if self.action == "delete":
+            events.append(rx.toast.success(f"Deleted {self.part_name}"))
+        return events
+
+    def _perform(self, session: Any, actor: str) -> str:
+        if self.action == "delete":
+            parts.delete_part(session, self.part_id, actor=actor)
+            return "deleted"
+        action = Action(self.action)
+        kwargs: dict[str, Any] = {}
+        if action is Action.APPROVE:
+            kwargs = {
+                "reviewer": self.reviewer.strip() or None,
+                "fields": parse_fields(self.fields_text),
+            }
+        elif action is Action.ASSIGN:
+            if not self.name.strip():
+                raise ValidationFailed("assigned", "Who is making it?")
+            kwargs = {"name": self.name.strip()}
+            self.maker = self.name.strip()
+        elif action is Action.UNCLAIM:
+            if not self.storage.strip():
+                raise ValidationFailed("storage", "Where is the part now? (storage location)")
+            kwargs = {"storage_location": self.storage}
+        elif action is Action.COMPLETE:
+            try:
+                qty = int(self.quantity)
+            except ValueError:
+                raise ValidationFailed("quantity", "Quantity must be a whole number") from None
+            if qty >= self.left and not self.storage.strip():
+                raise ValidationFailed("storage", "Where will the finished part be stored?")
+            kwargs = {"quantity": qty, "storage_location": self.storage or None}
+        part = parts.perform(session, self.part_id, action, actor=actor, **kwargs)
+        return part.category
+
+    def _refreshers(self) -> list[Any]:
+        from aerie_app.pages.board import BoardState
+        from aerie_app.pages.part import DetailState
+
+        return [BoardState.reload, DetailState.reload]
+
+
+def action_buttons(
+    part_id: rx.Var, name: rx.Var, allowed: rx.Var, left: rx.Var, *, size: str = "1"
+) -> rx.Component:
+    """Buttons for the actions the workflow allows on this part (rendered from allowedActions)."""
+
+    def button(action: str, color: str, variant: str = "soft") -> rx.Component:
+        return rx.cond(
+            allowed.contains(action),
+            rx.button(
+                LABELS[action],
+                size=size,
+                color_scheme=color,
+                variant=variant,
+                on_click=ActionState.start(part_id, action, name, left),
+                class_name=f"act-{action}",
+            ),
+        )
+
+    return rx.cond(
+        AuthState.can_write,
+        rx.hstack(
+            button("approve", "green"),
+            button("assign", "blue"),
+            button("start", "blue", "outline"),
+            button("complete", "green", "solid"),
+            button("unclaim", "gray"),
+            button("revert", "orange"),
+            button("mark_incorrect", "red", "outline"),
+            button("mark_correct", "gray", "outline"),
+            spacing="2",
+            wrap="wrap",
+        ),
+    )
+
+
+def action_dialog() -> rx.Component:
+    a = ActionState.action
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(ActionState.title),
+            rx.form(
+                rx.vstack(
+                    rx.cond(
+                        a == "approve",
+                        rx.vstack(
+                            rx.text("Reviewer", size="2", weight="medium"),
+                            rx.input(
+                                value=ActionState.reviewer,
+                                on_change=ActionState.set_reviewer,
+                                placeholder="Your name",
+                                id="reviewer",
+                                name="reviewer",
+                                width="100%",
+                            ),
+                            rx.text(
+                                "Custom fields (one 'key: value' per line)",
+                                size="2",
+                                weight="medium",
+                            ),
+                            rx.text_area(
+                                value=ActionState.fields_text,
+                                on_change=ActionState.set_fields_text,
+                                placeholder="Finish: anodize black",
+                                width="100%",
+                            ),
+                            width="100%",
+                        ),
+                    ),
+                    rx.cond(
+                        a == "assign",
+                        rx.vstack(
+                            rx.text("Who is making it?", size="2", weight="medium"),
+                            rx.input(
+                                value=ActionState.name,
+                                on_change=ActionState.set_name,
+                                placeholder="Your name",
+                                id="maker-name",
+                                name="maker-name",
+                                width="100%",
+                                auto_focus=True,
+                            ),
+                            width="100%",
+                        ),
+                    ),
+                    rx.cond(
+                        (a == "unclaim") | (a == "complete"),
+                        rx.vstack(
+                            rx.cond(
+                                a == "complete",
+                                rx.vstack(
+                                    rx.text(
+                                        "Quantity finished (of ",
+                                        ActionState.left,
+                                        " left)",
+                                        size="2",
+                                        weight="medium",
+                                    ),
+                                    rx.input(
+                                        value=ActionState.quantity,
+                                        on_change=ActionState.set_quantity,
+                                        type="number",
+                                        min=1,
+                                        id="quantity",
+                                        name="quantity",
+                                        width="100%",
+                                    ),
+                                    width="100%",
+                                ),
+                            ),
+                            rx.text("Storage location", size="2", weight="medium"),
+                            rx.input(
+                                value=ActionState.storage,
+                                on_change=ActionState.set_storage,
+                                placeholder="Shelf B, bin 4",
+                                id="storage",
+                                name="storage",
+                                width="100%",
+                            ),
+                            width="100%",
+                        ),
+                    ),
+                    rx.cond(
+                        a == "delete",
+                        rx.text(
+                            "Delete this part, its files and its history? This cannot be undone.",
+                            color_scheme="red",
+                        ),
+                    ),
+                    rx.cond(
+                        ActionState.error != "",
+                        rx.callout(
+                            ActionState.error,
+                            color_scheme="red",
+                            size="1",
+                            width="100%",
+                            id="action-error",
+                        ),
+                    ),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
+                        ),
+                        rx.button(
+                            rx.cond(a == "delete", "Delete", "Confirm"),
+                            type="submit",
+                            color_scheme=rx.cond(a == "delete", "red", "blue"),
+                            id="action-confirm",
+                        ),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=ActionState.submit,
+                reset_on_submit=False,
+            ),
+            max_width="440px",
+        ),
+        open=ActionState.open,
+        on_open_change=ActionState.set_open,
+    )

@@ -1,0 +1,109 @@
+"""The page frame: header with navigation, the sign-in gate, toasts."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from aerie_app.pages.auth import AuthState, sign_in_card
+
+NAV = [
+    ("Board", "/", "layout-list"),
+    ("Stats", "/stats", "chart-bar"),
+    ("Settings", "/settings", "settings"),
+]
+
+
+def nav_link(label: str, href: str, icon: str) -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.icon(icon, size=16),
+            rx.text(label, display=["none", "none", "inline"]),
+            spacing="1",
+            align="center",
+        ),
+        href=href,
+        underline="none",
+        color=rx.color("gray", 11),
+        _hover={"color": rx.color("accent", 11)},
+        title=label,
+    )
+
+
+def header(*extra: rx.Component) -> rx.Component:
+    return rx.hstack(
+        rx.link(
+            rx.hstack(
+                rx.icon("plane", size=28, color=rx.color("accent", 10)),
+                rx.heading(
+                    "AERIE", size="7", color=rx.color("accent", 10), letter_spacing="0.08em"
+                ),
+                align="center",
+                spacing="3",
+            ),
+            href="/",
+            underline="none",
+        ),
+        rx.cond(
+            AuthState.signed_in,
+            rx.hstack(
+                *[nav_link(*item) for item in NAV],
+                rx.cond(AuthState.is_admin, nav_link("Admin", "/admin", "shield")),
+                spacing="4",
+                align="center",
+                margin_left="12px",
+            ),
+        ),
+        rx.spacer(),
+        rx.cond(
+            AuthState.signed_in,
+            rx.hstack(
+                *extra,
+                rx.badge(AuthState.who, variant="soft", size="2", display=["none", "inline-flex"]),
+                rx.icon_button(
+                    rx.icon("log-out", size=16),
+                    variant="ghost",
+                    on_click=AuthState.sign_out,
+                    title="Sign out",
+                    id="sign-out",
+                ),
+                align="center",
+                spacing="3",
+                wrap="wrap",
+            ),
+        ),
+        rx.color_mode.button(),
+        width="100%",
+        align="center",
+        padding=["10px 12px", "16px 20px"],
+        border_radius="16px",
+        background=rx.color("gray", 2),
+        border=f"1px solid {rx.color('gray', 4)}",
+        wrap="wrap",
+        gap="12px",
+        id="app-header",
+    )
+
+
+def page_frame(
+    *children: rx.Component, header_extra: tuple[rx.Component, ...] = ()
+) -> rx.Component:
+    return rx.box(
+        rx.vstack(
+            header(*header_extra),
+            rx.cond(
+                AuthState.signed_in,
+                rx.fragment(*children),
+                rx.cond(
+                    AuthState.checked, sign_in_card(), rx.center(rx.spinner(), min_height="40vh")
+                ),
+            ),
+            spacing="4",
+            width="100%",
+            max_width="1400px",
+            margin="0 auto",
+            padding=["8px", "20px"],
+        ),
+        min_height="100vh",
+        background=rx.color("gray", 1),
+        id="aerie-shell",
+    )

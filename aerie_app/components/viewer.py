@@ -1,0 +1,20 @@
+"""The three.js GLB viewer (assets/viewer.jsx) as a Reflex component."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+class AerieViewer(rx.NoSSRComponent):
+    """Orbit/zoom/pan, fit, reset, wireframe, edges, bounding-box dimensions, light/dark."""
+
+    library = "$/public/viewer.jsx"
+    tag = "AerieViewer"
+    lib_dependencies: list[str] = ["three@0.183.0"]
+
+    url: rx.Var[str]
+    dark: rx.Var[bool]
+    height: rx.Var[str]
+
+
+viewer = AerieViewer.create

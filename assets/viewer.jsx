@@ -1,0 +1,217 @@
+// Aerie's 3D viewer: a GLB on a three.js canvas with orbit/zoom/pan (mouse and touch),
+// fit-to-view, reset, wireframe and edges toggles, a bounding-box overlay and a light/dark
+// background. Everything it needs ships with the app: no CDN, no decoders fetched at runtime.
+import React, { useEffect, useRef, useState } from "react";
+import * as THREE from "three";
+import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
+import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+
+const BUTTON = {
+  font: "12px system-ui, sans-serif",
+  padding: "4px 8px",
+  borderRadius: "6px",
+  border: "1px solid rgba(128,128,128,0.45)",
+  background: "rgba(30,30,34,0.72)",
+  color: "#eee",
+  cursor: "pointer",
+  touchAction: "manipulation",
+};
+
+function disposeTree(root) {
+  root.traverse((node) => {
+    if (node.geometry) node.geometry.dispose();
+    const mats = Array.isArray(node.material) ? node.material : node.material ? [node.material] : [];
+    mats.forEach((m) => m.dispose());
+  });
+}
+
+function frame(camera, controls, box) {
+  const size = box.getSize(new THREE.Vector3());
+  const center = box.getCenter(new THREE.Vector3());
+  const radius = Math.max(size.length() / 2, 1e-4);
+  const fov = (camera.fov * Math.PI) / 180;
+  const distance = (radius / Math.sin(fov / 2)) * 1.1;
+  const direction = new THREE.Vector3(1, 0.8, 1.2).normalize();
+  camera.position.copy(center).addScaledVector(direction, distance);
+  camera.near = distance / 1000;
+  camera.far = distance * 100;
+  camera.updateProjectionMatrix();
+  controls.target.copy(center);
+  controls.update();
+}
+
+export function AerieViewer({ url, dark = true, height = "420px" }) {
+  const mountRef = useRef(null);
+  const ctx = useRef({});
+  const [state, setState] = useState("loading");
+  const [error, setError] = useState("");
+  const [dims, setDims] = useState(null);
+  const [wire, setWire] = useState(false);
+  const [edges, setEdges] = useState(false);
+  const [showBox, setShowBox] = useState(true);
+  const [darkBg, setDarkBg] = useState(dark);
+
+  useEffect(() => {
+    const mount = mountRef.current;
+    if (!mount || !url) return undefined;
+    const width = mount.clientWidth || 600;
+    const heightPx = mount.clientHeight || 420;
+    const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+    renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    renderer.setSize(width, heightPx);
+    renderer.outputColorSpace = THREE.SRGBColorSpace;
+    mount.appendChild(renderer.domElement);
+    renderer.domElement.setAttribute("data-testid", "viewer-canvas");
+    renderer.domElement.style.touchAction = "none";
+
+    const scene = new THREE.Scene();
+    const camera = new THREE.PerspectiveCamera(40, width / heightPx, 0.001, 1000);
+    scene.add(new THREE.HemisphereLight(0xffffff, 0x444455, 1.6));
+    const key = new THREE.DirectionalLight(0xffffff, 1.8);
+    key.position.set(2, 3, 4);
+    camera.add(key);
+    scene.add(camera);
+    const controls = new OrbitControls(camera, renderer.domElement);
+    controls.enableDamping = true;
+    controls.screenSpacePanning = true;
+
+    let frameId = 0;
+    let alive = true;
+    const loop = () => {
+      if (!alive) return;
+      controls.update();
+      renderer.render(scene, camera);
+      frameId = requestAnimationFrame(loop);
+    };
+    loop();
+
+    const onResize = () => {
+      const w = mount.clientWidth || width;
+      const h = mount.clientHeight || heightPx;
+      camera.aspect = w / h;
+      camera.updateProjectionMatrix();
+      renderer.setSize(w, h);
+    };
+    const observer = new ResizeObserver(onResize);
+    observer.observe(mount);
+
+    ctx.current = { renderer, scene, camera, controls };
+    setState("loading");
+    const loader = new GLTFLoader();
+    loader.load(
+      url,
+      (gltf) => {
+        if (!alive) return;
+        const model = gltf.scene;
+        scene.add(model);
+        const box = new THREE.Box3().setFromObject(model);
+        const size = box.getSize(new THREE.Vector3());
+        const helper = new THREE.Box3Helper(box, 0x4aa3ff);
+        scene.add(helper);
+        const edgeGroup = new THREE.Group();
+        model.traverse((node) => {
+          if (node.isMesh) {
+            const lines = new THREE.LineSegments(
+              new THREE.EdgesGeometry(node.geometry, 25),
+              new THREE.LineBasicMaterial({ color: 0x111111 })
+            );
+            node.updateWorldMatrix(true, false);
+            lines.applyMatrix4(node.matrixWorld);
+            edgeGroup.add(lines);
+          }
+        });
+        edgeGroup.visible = false;
+        scene.add(edgeGroup);
+        ctx.current = { ...ctx.current, model, box, helper, edgeGroup };
+        frame(camera, controls, box);
+        // glTF is in metres; the shop thinks in millimetres.
+        setDims({ x: size.x * 1000, y: size.y * 1000, z: size.z * 1000 });
+        setState("ready");
+      },
+      undefined,
+      (err) => {
+        if (!alive) return;
+        setError(String((err && err.message) || err || "The model could not be loaded"));
+        setState("error");
+      }
+    );
+
+    return () => {
+      alive = false;
+      cancelAnimationFrame(frameId);
+      observer.disconnect();
+      controls.dispose();
+      disposeTree(scene);
+      renderer.dispose();
+      if (renderer.domElement.parentNode === mount) mount.removeChild(renderer.domElement);
+      ctx.current = {};
+    };
+  }, [url]);
+
+  useEffect(() => {
+    const { scene } = ctx.current;
+    if (scene) scene.background = new THREE.Color(darkBg ? 0x18181c : 0xf4f5f7);
+  }, [darkBg, state]);
+
+  useEffect(() => {
+    const { model } = ctx.current;
+    if (!model) return;
+    model.traverse((node) => {
+      const mats = Array.isArray(node.material) ? node.material : node.material ? [node.material] : [];
+      mats.forEach((m) => {
+        m.wireframe = wire;
+      });
+    });
+  }, [wire, state]);
+
+  useEffect(() => {
+    const { edgeGroup, helper } = ctx.current;
+    if (edgeGroup) edgeGroup.visible = edges;
+    if (helper) helper.visible = showBox;
+  }, [edges, showBox, state]);
+
+  const fit = () => {
+    const { camera, controls, box } = ctx.current;
+    if (camera && box) frame(camera, controls, box);
+  };
+  const reset = () => {
+    setWire(false);
+    setEdges(false);
+    fit();
+  };
+  const fmt = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  const inch = (v) => (v / 25.4).toFixed(2);
+
+  return (
+    <div
+      data-testid="aerie-viewer"
+      data-state={state}
+      style={{ position: "relative", width: "100%", height, borderRadius: "12px", overflow: "hidden" }}
+    >
+      <div ref={mountRef} style={{ position: "absolute", inset: 0 }} />
+      {state === "loading" && (
+        <div style={{ position: "absolute", inset: 0, display: "grid", placeItems: "center", color: "#999" }}>
+          Loading model…
+        </div>
+      )}
+      {state === "error" && (
+        <div role="alert" style={{ position: "absolute", inset: 0, display: "grid", placeItems: "center", color: "#f66", padding: "16px", textAlign: "center" }}>
+          {error}
+        </div>
+      )}
+      <div style={{ position: "absolute", top: 8, left: 8, display: "flex", gap: 6, flexWrap: "wrap" }}>
+        <button type="button" style={BUTTON} onClick={fit} data-testid="viewer-fit">Fit</button>
+        <button type="button" style={BUTTON} onClick={reset} data-testid="viewer-reset">Reset</button>
+        <button type="button" style={BUTTON} aria-pressed={wire} onClick={() => setWire(!wire)} data-testid="viewer-wire">Wireframe</button>
+        <button type="button" style={BUTTON} aria-pressed={edges} onClick={() => setEdges(!edges)} data-testid="viewer-edges">Edges</button>
+        <button type="button" style={BUTTON} aria-pressed={showBox} onClick={() => setShowBox(!showBox)} data-testid="viewer-box">Box</button>
+        <button type="button" style={BUTTON} onClick={() => setDarkBg(!darkBg)} data-testid="viewer-bg">{darkBg ? "Light" : "Dark"}</button>
+      </div>
+      {dims && showBox && (
+        <div data-testid="viewer-dims" style={{ position: "absolute", bottom: 8, left: 8, ...BUTTON, cursor: "default" }}>
+          {fmt(dims.x)} × {fmt(dims.y)} × {fmt(dims.z)} mm ({inch(dims.x)} × {inch(dims.y)} × {inch(dims.z)} in)
+        </div>
+      )}
+    </div>
+  );
+}
