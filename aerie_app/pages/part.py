@@ -61,8 +61,9 @@ def _facts(facts: dict[str, Any] | None, mass: float | None) -> list[dict[str, s
 
 class DetailState(LiveMixin, rx.State):
     found: bool = True
-    part: dict[str, Any] = {}
-    row: dict[str, Any] = {}
+    # Defaults keep the page renderable before the first load (client-side navigation).
+    part: dict[str, Any] = {"id": 0, "name": "", "status": "", "notes": ""}
+    row: dict[str, Any] = {"id": 0, "name": "", "allowed": [], "left": 1}
     info: list[dict[str, str]] = []
     facts: list[dict[str, str]] = []
     revisions: list[dict[str, Any]] = []
@@ -89,7 +90,8 @@ class DetailState(LiveMixin, rx.State):
             try:
                 part = parts.get_part(session, pid)
             except AerieError:
-                self.found, self.part = False, {}
+                self.found = False
+                self.row = {"id": 0, "name": "", "allowed": [], "left": 1}
                 return
             public = part_public(part)
             current = files.current_file(session, pid)
