@@ -9,6 +9,8 @@ from aerie_app.errors import AerieError
 from aerie_app.models import Scope
 from aerie_app.services import keys
 from aerie_app.services.keys import SESSION_COOKIE
+from aerie_app.services.throttle import failed_auth
+from aerie_app.settings import get_settings
 
 
 class AuthState(rx.State):
@@ -62,10 +64,16 @@ class AuthState(rx.State):
     @rx.event
     def sign_in(self, form: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
         raw = (form or {}).get("key", self.key_input).strip()
+        client = self.router.session.client_ip or "ui"
+        tries, retry = failed_auth.count(client)
+        if tries >= get_settings().auth_fail_limit:
+            self.error = f"Too many wrong keys; try again in {int(retry) + 1} s."
+            return None
         with session_scope() as session:
             try:
                 principal = keys.verify_key(session, raw)
             except AerieError:
+                failed_auth.add(client)
                 self.error = "That access key is not valid."
                 return None
             self.token = keys.open_session(session, principal)

@@ -201,7 +201,11 @@ def tab_bar() -> rx.Component:
                 for key, label in TABS
             ],
             size="2",
-            wrap="wrap",
+            # One row that scrolls sideways on a phone rather than hiding tabs.
+            overflow_x="auto",
+            overflow_y="hidden",
+            white_space="nowrap",
+            flex_wrap="nowrap",
         ),
         value=BoardState.tab,
         on_change=BoardState.set_tab,

@@ -32,9 +32,32 @@ from aerie_app.settings import get_settings
 log = logging.getLogger("aerie.conversions")
 
 
-def claim(session: Session, sha256: str) -> bool:
-    """Atomically take every queued revision of this content; False if another worker has it."""
+CLAIM_LOCK = 0x4AE41E  # PostgreSQL advisory lock id that serialises claims
+
+
+def max_running() -> int:
+    """Conversions allowed at once across every server process (default: one per core)."""
+    return get_settings().conversion_workers or os.cpu_count() or 1
+
+
+def claim(session: Session, sha256: str, *, limit: int | None = None) -> bool:
+    """Atomically take every queued revision of this content.
+
+    False if another worker has it, or if ``limit`` conversions already run anywhere: the cap
+    is checked in the same transaction (SQLite's write lock, a PostgreSQL advisory lock), so
+    several server workers together never run more than one job per core.
+    """
     begin_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK})
+    running = session.exec(
+        select(sa.func.count(sa.distinct(col(PartFile.sha256)))).where(
+            PartFile.conversion_status == ConversionStatus.RUNNING.value
+        )
+    ).one()
+    if running >= (limit or max_running()):
+        session.rollback()
+        return False
     result = session.execute(
         sa.update(PartFile)
         .where(
@@ -130,7 +153,7 @@ class Queue:
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            workers = get_settings().conversion_workers or os.cpu_count() or 1
+            workers = max_running()
             self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convert")
         return self._pool
 
@@ -180,6 +203,7 @@ class Queue:
                 future.result(timeout=max(0.1, deadline - time.monotonic()))
             if not self.kick() and not self._inflight:
                 return True
+            time.sleep(0.05)  # jobs may wait for a slot another process holds
         return False
 
     def shutdown(self) -> None:

@@ -213,3 +213,28 @@ def test_same_file_uploaded_concurrently_converts_once(api: Api) -> None:
         assert status["status"] == "ready"
         seconds.add(status["seconds"])
     assert len(seconds) == 1  # one conversion's timing shared by every copy
+
+
+def test_claims_respect_the_global_cap(api: Api, session) -> None:
+    """However many server workers poll, no more than `limit` conversions run at once."""
+    from aerie_app.models import PartFile
+
+    for i in range(3):
+        pid = api.create(name=f"cap {i}")["id"]
+        session.add(
+            PartFile(
+                part_id=pid,
+                kind="step",
+                display_name="x.step",
+                size=1,
+                sha256=f"{i:064x}",
+                conversion_status="queued",
+            )
+        )
+    session.commit()
+    assert conversions.claim(session, f"{0:064x}", limit=2) is True
+    assert conversions.claim(session, f"{0:064x}", limit=2) is False  # already running
+    assert conversions.claim(session, f"{1:064x}", limit=2) is True
+    assert conversions.claim(session, f"{2:064x}", limit=2) is False  # cap reached
+    conversions.finish(session, f"{0:064x}", facts=None, error="test", seconds=None)
+    assert conversions.claim(session, f"{2:064x}", limit=2) is True
