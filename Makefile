@@ -13,7 +13,7 @@ export REFLEX_CHECK_LATEST_VERSION := 0
 export REFLEX_TELEMETRY_ENABLED := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run dev test lint typecheck pytest install install-dev browser bench clean
+.PHONY: run dev test lint typecheck pytest install install-dev browser bench backup clean
 
 $(RUNTIME_STAMP): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ test: lint typecheck pytest
 bench: install-dev
 	$(PY) bench/api.py
 	$(PY) bench/convert.py
+
+## One backup archive (database snapshot, stored files, manifest) into the backup folder.
+backup: install
+	$(PY) -m aerie_app backup
 
 clean:
 	rm -rf .web $(VENV) artifacts

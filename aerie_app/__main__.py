@@ -1,4 +1,4 @@
-"""Command line: ``python -m aerie_app serve|migrate|bootstrap|create-key``."""
+"""Command line: ``python -m aerie_app serve|migrate|create-key|backup|restore|import-legacy``."""
 
 from __future__ import annotations
 
@@ -65,6 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     p_key = sub.add_parser("create-key", help="create an API key and print it once")
     p_key.add_argument("name")
     p_key.add_argument("--scope", choices=["read", "write", "admin"], default="write")
+    p_backup = sub.add_parser("backup", help="write a backup archive (database, files, manifest)")
+    p_backup.add_argument("--out", type=Path, default=None, help="default: the backup folder")
+    p_restore = sub.add_parser(
+        "restore", help="restore a backup into an empty database and data folder (app stopped)"
+    )
+    p_restore.add_argument("archive", type=Path)
+    p_restore.add_argument("--force", action="store_true", help="replace a non-empty target")
+    p_legacy = sub.add_parser("import-legacy", help="import the old Aerie's database and uploads")
+    p_legacy.add_argument("--db", type=Path, required=True, help="the old app's parts.db")
+    p_legacy.add_argument("--uploads", type=Path, default=None, help="its uploads/ folder")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -85,7 +95,41 @@ def main(argv: list[str] | None = None) -> int:
             _, raw = keys.create_key(session, name=args.name, scope=Scope(args.scope))
         print(raw)
         return 0
+    if args.command in ("backup", "restore", "import-legacy"):
+        return _data_command(args)
     return 2
+
+
+def _data_command(args: argparse.Namespace) -> int:
+    """backup, restore and import-legacy: a domain error is one line on stderr and exit code 1."""
+    from aerie_app.db import migrate, session_scope
+    from aerie_app.errors import AerieError
+    from aerie_app.services import backup, legacy
+
+    try:
+        if args.command == "backup":
+            with session_scope() as session:
+                made = backup.create_backup(session, out=args.out)
+            print(f"Backup written to {made.path} ({made.size} bytes, {made.files} files).")
+            print("Rows: " + ", ".join(f"{name} {n}" for name, n in made.rows.items()))
+            for warning in made.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
+        elif args.command == "restore":
+            with session_scope() as session:
+                done = backup.restore_backup(session, archive=args.archive, force=args.force)
+            print(f"Restored the backup of {done.created_at} ({done.files} files).")
+            print("Rows: " + ", ".join(f"{name} {n}" for name, n in done.rows.items()))
+        else:
+            migrate()
+            with session_scope() as session:
+                report = legacy.import_legacy(session, db_path=args.db, uploads_dir=args.uploads)
+            print("\n".join(report.lines()))
+    except AerieError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.details:
+            print(f"details: {exc.details}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

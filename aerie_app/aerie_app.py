@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import reflex as rx
 
 from aerie_app.api.app import create_api
@@ -12,11 +15,20 @@ from aerie_app.pages.auth import AuthState
 install_redaction()
 
 
-async def _background_work() -> None:
-    """Conversions left over from a previous run, and jobs queued by other processes."""
-    from aerie_app.services import conversions
+@contextlib.asynccontextmanager
+async def _background_work() -> AsyncIterator[None]:
+    """Conversions (left over, or queued by other processes) and the daily backup, if enabled."""
+    from aerie_app.services import backup, conversions, drawings
 
     conversions.poller.start()
+    backup.scheduler.start()
+    try:
+        yield
+    finally:
+        conversions.poller.stop()
+        backup.scheduler.stop()
+        drawings.jobs.shutdown()
+        conversions.queue.shutdown()
 
 
 app = rx.App(

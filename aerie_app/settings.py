@@ -57,6 +57,31 @@ class Settings(BaseSettings):
     )
     onshape_access_key: SecretStr | None = Field(None, description="Onshape API access key.")
     onshape_secret_key: SecretStr | None = Field(None, description="Onshape API secret key.")
+    onshape_timeout_s: float = Field(
+        30.0, gt=0, description="Limit for one HTTP request to Onshape, in seconds."
+    )
+    onshape_poll_interval_s: float = Field(
+        2.0,
+        gt=0,
+        description="Pause between checks of a running Onshape drawing export, in seconds.",
+    )
+    onshape_max_wait_s: float = Field(
+        180.0,
+        gt=0,
+        description="Longest wait for Onshape to finish exporting one drawing, in seconds (then it fails).",
+    )
+    backup_dir: Path | None = Field(
+        None,
+        description="Folder for backup archives (`python -m aerie_app backup`, the daily backup). "
+        "Default: `<data_dir>/backups`.",
+    )
+    backup_daily: bool = Field(
+        False,
+        description="When true, the running app makes a backup once a day (if the newest is over 24 h old).",
+    )
+    backup_keep: int = Field(
+        7, ge=1, description="Backup archives kept in the backup folder; older ones are deleted."
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -62,7 +62,14 @@ def _facts(facts: dict[str, Any] | None, mass: float | None) -> list[dict[str, s
 class DetailState(LiveMixin, rx.State):
     found: bool = True
     # Defaults keep the page renderable before the first load (client-side navigation).
-    part: dict[str, Any] = {"id": 0, "name": "", "status": "", "notes": ""}
+    part: dict[str, Any] = {
+        "id": 0,
+        "name": "",
+        "status": "",
+        "notes": "",
+        "onshapeUrl": "",
+        "type": "",
+    }
     row: dict[str, Any] = {"id": 0, "name": "", "allowed": [], "left": 1}
     info: list[dict[str, str]] = []
     facts: list[dict[str, str]] = []
@@ -98,7 +105,12 @@ class DetailState(LiveMixin, rx.State):
             revs = files.revisions(session, pid)
             events = parts.list_events(session, pid, limit=200)
         self.found = True
-        self.part = public
+        self.part = {
+            **public,
+            "onshapeUrl": public["onshapeUrl"] or "",
+            "notes": public["notes"] or "",
+            "type": public["type"] or "",
+        }
         self.row = to_row(public)
         info = dict(public.get("miscInfo") or {})
         self.info = [
@@ -158,6 +170,22 @@ class DetailState(LiveMixin, rx.State):
     async def reload(self) -> None:
         if self._part_id():
             await self.load()
+
+    @rx.event
+    async def refresh_drawing(self):  # type: ignore[no-untyped-def]
+        """Ask Onshape for the part's drawing (a background job; the page updates when it lands)."""
+        from aerie_app.services import drawings
+
+        auth = await self.get_state(AuthState)
+        try:
+            await auth.require(Scope.WRITE)
+            with session_scope() as session:
+                status = drawings.request_drawing(session, self._part_id(), refresh=True)
+        except AerieError as err:
+            return rx.toast.error(err.message)
+        if status.state == "failed" and status.error is not None:
+            return rx.toast.error(status.error.message)
+        return rx.toast.info("Fetching the drawing from Onshape…")
 
     @rx.event
     async def reconvert(self):  # type: ignore[no-untyped-def]

@@ -1,0 +1,315 @@
+"""REST API benchmark: seeds N parts, starts Aerie in production mode, measures latency and throughput.
+
+    .venv/bin/python bench/api.py                       # 1k, 10k and 100k parts
+    .venv/bin/python bench/api.py --sizes 10000 --requests 200 --json
+
+Each size gets a fresh data folder and SQLite database (or --database-url for PostgreSQL; the
+database is wiped first). Parts are seeded in bulk through the same models and search folding
+the app uses. Every operation is timed over HTTP on loopback against `python -m aerie_app serve`,
+with 1 client and with 8 concurrent clients; the report gives p50/p95 in ms and requests/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+KEY = "bench-admin-key-0123456789"
+SUBSYSTEMS = ["Drivetrain", "Intake", "Shooter", "Elevator", "Climber", "Turret", "Electrical"]
+MATERIALS = ["6061 Aluminum", "Polycarbonate", "Steel", "HDPE", "Delrin", "Carbon Fiber", "PLA"]
+WORDS = ["plate", "bracket", "gusset", "spacer", "shaft", "cover", "mount", "tube", "hub", "arm"]
+PEOPLE = ["Ada", "Grace", "Linus", "Ken", "Barbara", "Edsger", "Margaret", "Donald"]
+
+
+def seed(url: str, count: int) -> None:
+    """Bulk-insert `count` parts spread over every stage, with timeline rows like real use."""
+    import sqlalchemy as sa
+
+    from aerie_app.db import make_engine, migrate
+    from aerie_app.models import Part, PartEvent, utcnow
+    from aerie_app.services.search import search_text_for
+
+    migrate(url)
+    engine = make_engine(url)
+    rng = random.Random(42)
+    now = utcnow()
+    batch: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for table in ("part_event", "part_worker", "part_file", "part"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+    stages = [
+        ("review", "Pending", None),
+        ("cnc", "Reviewed", None),
+        ("cnc", "In Progress", "x"),
+        ("hand", "In Progress", "x"),
+        ("misc", "Reviewed", None),
+        ("completed", "Completed", "x"),
+    ]
+
+    def flush() -> None:
+        with engine.begin() as conn:
+            result = conn.execute(sa.insert(Part).returning(Part.id), batch)
+            ids = [r[0] for r in result]
+            conn.execute(
+                sa.insert(PartEvent),
+                [{"part_id": i, "kind": "created", "actor": "bench", "at": now} for i in ids],
+            )
+        batch.clear()
+
+    for i in range(count):
+        category, status, who = rng.choice(stages)
+        kind = (
+            category if category in ("cnc", "hand", "misc") else rng.choice(["cnc", "hand", "misc"])
+        )
+        part = Part(
+            type=kind,
+            material=rng.choice(MATERIALS),
+            material_thickness=rng.choice(["0.125 in", "0.25 in", "3 mm", None]),
+            part_id=f"P-{i:06d}",
+            name=f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {i}",
+            subsystem=rng.choice(SUBSYSTEMS),
+            assigned=rng.choice(PEOPLE) if who else None,
+            status=status,
+            category=category,
+            amount=rng.randint(1, 6),
+            notes=rng.choice(["", "deburr edges", "tap 10-32", "countersink", "ÜNÏCØDÉ note"]),
+            claimed_date=now if who else None,
+            completed_at=now if category == "completed" else None,
+            misc_info={"reviewer": rng.choice(PEOPLE)} if category != "review" else None,
+            created_at=now,
+            updated_at=now,
+        )
+        part.search_text = search_text_for(part)
+        row = part.model_dump(exclude={"id"})
+        batch.append(row)
+        if len(batch) >= 2000:
+            flush()
+    if batch:
+        flush()
+    engine.dispose()
+
+
+class Server:
+    def __init__(self, data: Path, url: str | None) -> None:
+        with tempfile.NamedTemporaryFile() as _:
+            pass
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = dict(os.environ) | {
+            "AERIE_DATA_DIR": str(data),
+            "AERIE_API_KEY": KEY,
+            "PORT": str(self.port),
+            "AERIE_AUTH_FAIL_LIMIT": "1000",
+        }
+        if url:
+            env["AERIE_DATABASE_URL"] = url
+        self.log = (data / "server.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aerie_app", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base + "/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(1)
+        raise SystemExit("server did not start")
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def measure(
+    fn: Callable[[httpx.Client, int], None], *, requests: int, clients: int, base: str
+) -> dict[str, float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per_client = max(1, requests // clients)
+
+    def worker(cid: int) -> None:
+        with httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=120) as client:
+            fn(client, cid * 100_000)  # warm-up
+            mine = []
+            for n in range(per_client):
+                t0 = time.perf_counter()
+                fn(client, cid * 100_000 + n)
+                mine.append(time.perf_counter() - t0)
+            with lock:
+                latencies.extend(mine)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 2),
+        "rps": round(len(latencies) / wall, 1),
+        "n": len(latencies),
+    }
+
+
+def ok(response: httpx.Response) -> None:
+    if response.status_code >= 400 and response.status_code != 409:
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url}: {response.status_code} {response.text[:200]}"
+        )
+
+
+def operations(
+    count: int, full: bool
+) -> dict[str, tuple[Callable[[httpx.Client, int], None], int]]:
+    """name -> (request function, how many requests of it to time)."""
+    rng = random.Random(7)
+    ids = list(range(1, count + 1))
+
+    def pick(n: int) -> int:
+        return ids[(n * 7919 + rng.randrange(count)) % count]
+
+    def action(
+        path: str, body: dict[str, Any] | None = None
+    ) -> Callable[[httpx.Client, int], None]:
+        def run(c: httpx.Client, n: int) -> None:
+            ok(c.post(f"/api/parts/{pick(n)}/{path}", json=body or {}))
+
+        return run
+
+    ops: dict[str, tuple[Callable[[httpx.Client, int], None], int]] = {
+        "page of 50": (
+            lambda c, n: ok(
+                c.get("/api/parts/", params={"limit": 50, "offset": (n * 50) % max(count - 50, 1)})
+            ),
+            1,
+        ),
+        "category page": (
+            lambda c, n: ok(c.get("/api/parts/categories/cnc", params={"limit": 50})),
+            1,
+        ),
+        "search": (
+            lambda c, n: ok(
+                c.get(
+                    "/api/parts/",
+                    params={"search": rng.choice(WORDS) + f" {n % 900 + 100}", "limit": 50},
+                )
+            ),
+            1,
+        ),
+        "search short": (
+            lambda c, n: ok(c.get("/api/parts/", params={"search": "hu", "limit": 50})),
+            1,
+        ),
+        "get": (lambda c, n: ok(c.get(f"/api/parts/{pick(n)}")), 1),
+        "update": (
+            lambda c, n: ok(c.put(f"/api/parts/{pick(n)}", json={"notes": f"bench {n}"})),
+            1,
+        ),
+        "approve": (action("approve", {"reviewer": "bench"}), 1),
+        "assign": (action("assign", {"assigned": "bench"}), 1),
+        "unclaim": (action("unclaim"), 1),
+        "complete": (action("complete"), 1),
+        "revert": (action("revert"), 1),
+        "stats": (lambda c, n: ok(c.get("/api/parts/stats")), 1),
+        "stats/detailed": (lambda c, n: ok(c.get("/api/parts/stats/detailed")), 1),
+        "leaderboard": (lambda c, n: ok(c.get("/api/parts/leaderboard")), 1),
+    }
+    if full:
+        ops["full list"] = (lambda c, n: ok(c.get("/api/parts/")), 0)
+    return ops
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument(
+        "--requests", type=int, default=200, help="requests per operation and client count"
+    )
+    parser.add_argument(
+        "--full-list-max",
+        type=int,
+        default=10000,
+        help="largest size at which the full list is timed",
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL URL (wiped!) instead of SQLite"
+    )
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    for size in [int(s) for s in args.sizes.split(",")]:
+        data = Path(tempfile.mkdtemp(prefix=f"aerie-bench-{size}-"))
+        url = args.database_url or f"sqlite:///{data / 'aerie.db'}"
+        t0 = time.perf_counter()
+        seed(url, size)
+        seeded = time.perf_counter() - t0
+        server = Server(data, args.database_url)
+        try:
+            rows: dict[str, Any] = {}
+            for name, (fn, _) in operations(size, size <= args.full_list_max).items():
+                requests = args.requests if name != "full list" else max(10, args.requests // 10)
+                rows[name] = {
+                    str(clients): measure(fn, requests=requests, clients=clients, base=server.base)
+                    for clients in (1, 8)
+                }
+                print(
+                    f"{size:>7} {name:<15} 1: {rows[name]['1']}  8: {rows[name]['8']}",
+                    file=sys.stderr,
+                )
+            results[str(size)] = {"seed_s": round(seeded, 1), "ops": rows}
+        finally:
+            server.stop()
+            shutil.rmtree(data, ignore_errors=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(
+        "| parts | operation | p50 ms (1) | p95 ms (1) | req/s (1) | p50 ms (8) | p95 ms (8) | req/s (8) |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for size, result in results.items():
+        for name, by in result["ops"].items():
+            one, eight = by["1"], by["8"]
+            print(
+                f"| {int(size):,} | {name} | {one['p50_ms']} | {one['p95_ms']} | {one['rps']} | {eight['p50_ms']} | {eight['p95_ms']} | {eight['rps']} |"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
