@@ -194,7 +194,7 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def part_public(part: Part) -> dict[str, Any]:
+def part_public(part: Part | Any) -> dict[str, Any]:
     """The part as every endpoint returns it: the old app's keys plus Aerie's extras."""
     geometry = None
     if part.stock_x_mm is not None:

@@ -11,6 +11,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from aerie_app.errors import Conflict, ValidationFailed
@@ -29,15 +30,22 @@ class Action(enum.StrEnum):
 
 
 class PartView(Protocol):
-    """What the workflow reads of a part."""
+    """What the workflow reads of a part (an ORM row, a query record or a test double)."""
 
-    type: str | None
-    category: str
-    status: str
-    assigned: str | None
-    amount: int
-    quantity_done: int
-    misc_info: dict[str, Any] | None
+    @property
+    def type(self) -> str | None: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def assigned(self) -> str | None: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def quantity_done(self) -> int: ...
+    @property
+    def misc_info(self) -> dict[str, Any] | None: ...
 
 
 QUEUES = frozenset({Category.CNC, Category.HAND, Category.MISC})
@@ -111,8 +119,37 @@ def is_allowed(part: PartView, action: Action) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """The only facts the allowed-actions rules look at (hashable, so results can be cached)."""
+
+    type: str | None
+    category: str
+    status: str
+    assigned: str | None
+    amount: int
+    quantity_done: int
+    misc_info: dict[str, Any] | None
+
+
+@lru_cache(maxsize=512)
+def _allowed(category: str, status: str, assigned: bool, incorrect: bool) -> tuple[Action, ...]:
+    shape = _Shape(
+        None,
+        category,
+        status,
+        "x" if assigned else None,
+        1,
+        0,
+        {"completedIncorrectly": incorrect},
+    )
+    return tuple(action for action in Action if is_allowed(shape, action))
+
+
 def allowed_actions(part: PartView) -> list[Action]:
-    return [action for action in Action if is_allowed(part, action)]
+    """Which actions the workflow allows now (cached per state: lists call this per row)."""
+    incorrect = bool((part.misc_info or {}).get("completedIncorrectly", False))
+    return list(_allowed(part.category, part.status, bool(part.assigned), incorrect))
 
 
 def _require(part: PartView, action: Action) -> None:

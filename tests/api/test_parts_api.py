@@ -332,3 +332,33 @@ def test_search_follows_edits(api: Api) -> None:
     assert api.get("/api/parts/?search=omega").json()["total"] == 1
     api.delete(f"/api/parts/{pid}")
     assert api.get("/api/parts/?search=omega").json()["total"] == 0
+
+
+def test_list_etag_and_cache_follow_changes(api: Api) -> None:
+    pid = api.create(name="Cached")["id"]
+    first = api.get("/api/parts/")
+    etag = first.headers["etag"]
+    assert api.get("/api/parts/", headers={"If-None-Match": etag}).status_code == 304
+    api.put(f"/api/parts/{pid}", json={"name": "Changed"})
+    after = api.get("/api/parts/", headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    assert after.json()["parts"][0]["name"] == "Changed"
+    api.delete(f"/api/parts/{pid}")
+    assert api.get("/api/parts/").json()["total"] == 0
+
+
+def test_identical_edit_is_not_a_new_version(api: Api) -> None:
+    part = api.create(name="Same")
+    again = api.put(f"/api/parts/{part['id']}", json={"name": "Same"}).json()
+    assert again["version"] == part["version"] and again["updatedAt"] == part["updatedAt"]
+
+
+def test_list_after_season_wipe_is_fresh(api: Api) -> None:
+    from tests.conftest import ADMIN_KEY
+
+    api.create(name="Before wipe")
+    assert api.get("/api/parts/").json()["parts"][0]["name"] == "Before wipe"
+    api.post("/api/parts/wipe", json={"password": ADMIN_KEY})
+    api.create(name="After wipe")
+    names = [p["name"] for p in api.get("/api/parts/").json()["parts"]]
+    assert names == ["After wipe"]
