@@ -47,6 +47,8 @@ def serve(args: argparse.Namespace) -> int:
     port = int(args.port or os.environ.get("PORT", "3000"))
     _bootstrap(port)
     env = reflex_env() | {"PORT": str(port)}
+    if get_settings().workers:
+        env["GRANIAN_WORKERS"] = str(get_settings().workers)
     cmd = [sys.executable, "-m", "reflex", "run", "--env", args.env, "--loglevel", "warning"]
     if args.env == "prod":
         cmd += ["--single-port", "--frontend-port", str(port)]

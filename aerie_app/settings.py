@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     conversion_workers: int = Field(
         0, ge=0, description="Conversions run at once; 0 means one per CPU core."
     )
+    workers: int = Field(
+        0,
+        ge=0,
+        description="Backend worker processes of `make run`; 0 = Reflex's default "
+        "(1, or 2×cores+1 when `REDIS_URL` is set). More than 1 needs `REDIS_URL`.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description='Origins allowed to call the API from another site, as JSON: `["https://shop.example"]`.',

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -198,4 +199,13 @@ def create_api() -> FastAPI:
             allow_headers=["*"],
         )
     api.add_middleware(BodyLimit)
+
+    @api.middleware("http")
+    async def _worker_header(request: Request, call_next: Any) -> Any:
+        # Which server process answered: for operators behind a load balancer (and the
+        # multi-worker tests). A process id reveals nothing a client could use.
+        response = await call_next(request)
+        response.headers["X-Aerie-Worker"] = str(os.getpid())  # per request: workers fork
+        return response
+
     return api

@@ -5,6 +5,7 @@ The browser only ever holds one page of one tab; every query runs on the server.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import reflex as rx
@@ -94,6 +95,8 @@ class BoardState(LiveMixin, rx.State):
     counts: dict[str, int] = {}
     filters: dict[str, str] = {}
     options: dict[str, list[str]] = {}
+    # The server process holding this browser's connection (shown to operators and tests).
+    worker: str = ""
 
     @rx.var
     def page_label(self) -> str:
@@ -132,6 +135,7 @@ class BoardState(LiveMixin, rx.State):
     @rx.event
     async def load(self) -> None:
         auth = await self.get_state(AuthState)
+        self.worker = str(os.getpid())
         if auth.signed_in:
             self._refresh()
 
@@ -460,6 +464,7 @@ def page() -> rx.Component:
             id="parts-cards",
         ),
         pager(),
+        rx.el.span(id="worker", data_worker=BoardState.worker, display="none"),
         action_dialog(),
         part_form_dialog(),
     )

@@ -90,8 +90,10 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # Module scope: one production server at a time, because every start rebuilds the shared
+    # .web/ frontend with the server's port baked in.
     srv = start_server(tmp_path_factory.mktemp("aerie-e2e"))
     yield srv
     stop_server(srv.process)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server
 
@@ -30,7 +31,7 @@ def test_home_renders_shell_and_sign_in(page: Any, server: Server, shot: Any) ->
 def test_sign_in_shows_board(signed_in: Any, server: Server, shot: Any) -> None:
     page = signed_in
     for label in ("Review", "CNC/Laser", "Hand Fab", "Misc", "Completed"):
-        assert page.get_by_role("tab", name=label).count() == 1
+        expect(page.get_by_role("tab", name=label)).to_have_count(1)
     shot("board-empty")
 
 
