@@ -13,7 +13,7 @@ export REFLEX_CHECK_LATEST_VERSION := 0
 export REFLEX_TELEMETRY_ENABLED := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run dev test lint typecheck pytest install install-dev browser bench backup clean
+.PHONY: run run-prod dev test lint typecheck pytest install install-dev browser bench backup clean
 
 $(RUNTIME_STAMP): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ install-dev: $(DEV_STAMP)
 ## Serve Aerie in production mode on one port (UI at /, REST API under /api).
 run: install
 	$(PY) -m aerie_app serve --port $(PORT)
+
+## Production shape: PostgreSQL + Redis + several workers (see README "Running for a whole team").
+run-prod: install
+	@test -n "$$AERIE_DATABASE_URL" || { echo "Set AERIE_DATABASE_URL (e.g. postgresql+psycopg://aerie@127.0.0.1:5432/aerie)"; exit 2; }
+	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 2; }
+	AERIE_WORKERS=$${AERIE_WORKERS:-3} $(PY) -m aerie_app serve --port $(PORT)
 
 ## Reflex's dev mode (hot reload; page on :3000, backend and API on :8000).
 dev: install
