@@ -238,3 +238,24 @@ def test_claims_respect_the_global_cap(api: Api, session) -> None:
     assert conversions.claim(session, f"{2:064x}", limit=2) is False  # cap reached
     conversions.finish(session, f"{0:064x}", facts=None, error="test", seconds=None)
     assert conversions.claim(session, f"{2:064x}", limit=2) is True
+
+
+@pytest.mark.cad
+def test_garbage_step_fails_cleanly_while_server_answers(api: Api, aerie_env: Path) -> None:
+    """60 MB of garbage behind a valid STEP header: the job fails, nothing else suffers."""
+    pid = api.create(name="Garbage")["id"]
+    garbage = b"ISO-10303-21;\nHEADER;\n" + os.urandom(60 * 1024 * 1024)
+    response = upload(api, pid, "garbage.step", garbage)
+    assert response.status_code == 201
+    sha = response.json()["file"]["sha256"]
+    kicked = threading.Thread(target=conversions.queue.wait_idle, args=(180,))
+    kicked.start()
+    while kicked.is_alive():
+        assert api.client.get("/api/health").status_code == 200  # the server keeps answering
+        assert api.get(f"/api/parts/{pid}").status_code == 200
+        kicked.join(0.5)
+    model = api.get(f"/api/parts/{pid}/model")
+    assert model.status_code == 422 and model.json()["details"]
+    assert not any((aerie_env / "files" / "models" / sha).glob("*.glb"))
+    assert not list((aerie_env / "files" / "tmp").glob("*"))
+    assert api.get(f"/api/parts/{pid}").json()["name"] == "Garbage"
