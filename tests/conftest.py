@@ -46,6 +46,27 @@ def _pg_reachable() -> str | None:
         return str(exc).splitlines()[0]
 
 
+def create_pg_database(prefix: str) -> tuple[str, str]:
+    """A new, empty PostgreSQL database of the test run's own: (name, SQLAlchemy URL)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(name: str) -> None:
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A PostgreSQL database of its own for this test session, migrated once."""
@@ -54,22 +75,12 @@ def pg_database() -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"PostgreSQL is unreachable in CI: {problem}")
         pytest.skip(f"PostgreSQL not reachable: {problem}")
-    name = f"aerie_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     from aerie_app.db import migrate
 
+    name, url = create_pg_database("aerie_test")
     migrate(url)
     yield url
-    with admin.connect() as conn:
-        conn.execute(
-            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-            {"n": name},
-        )
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    drop_pg_database(name)
 
 
 TABLES = "part_event, part_worker, part_file, ui_session, preset, api_key, part"

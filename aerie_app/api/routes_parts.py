@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -334,143 +335,87 @@ IfMatch = Annotated[str | None, Header()]
 User = Annotated[str | None, Header(alias="X-Aerie-User")]
 
 
-@router.post("/{part_id}/approve", summary="Review → the type's queue (reviewer, custom fields)")
-def approve(
-    session: SessionDep,
-    p: Writer,
-    part_id: str,
-    body: ActionBody = None,
-    if_match: IfMatch = None,
-    user: User = None,
-) -> JSONResponse:
-    return _act(
-        session,
-        p,
-        part_id,
-        Action.APPROVE,
-        body,
-        if_match,
-        user,
-        reviewer=_text(body, "reviewer"),
-        fields=_info(body),
-    )
+def _approve_args(body: dict[str, Any] | None) -> dict[str, Any]:
+    return {"reviewer": _text(body, "reviewer"), "fields": _info(body)}
 
 
-@router.post("/{part_id}/assign", summary="Claim a part for someone (409 if someone else has it)")
-def assign(
-    session: SessionDep,
-    p: Writer,
-    part_id: str,
-    body: ActionBody = None,
-    if_match: IfMatch = None,
-    user: User = None,
-) -> JSONResponse:
+def _assign_args(body: dict[str, Any] | None) -> dict[str, Any]:
     name = _text(body, "assigned", "name")
     if not name or not name.strip():
         raise ValidationFailed("assigned", "assigned (the person's name) is required")
-    return _act(session, p, part_id, Action.ASSIGN, body, if_match, user, name=name)
+    return {"name": name}
 
 
-@router.post("/{part_id}/start", summary="Mark work as started (optionally crediting a maker)")
-def start(
-    session: SessionDep,
-    p: Writer,
-    part_id: str,
-    body: ActionBody = None,
-    if_match: IfMatch = None,
-    user: User = None,
-) -> JSONResponse:
-    return _act(
-        session,
-        p,
-        part_id,
-        Action.START,
-        body,
-        if_match,
-        user,
-        name=_text(body, "assigned", "name"),
-    )
-
-
-@router.post("/{part_id}/unclaim", summary="Give a part back (optional storage location)")
-def unclaim(
-    session: SessionDep,
-    p: Writer,
-    part_id: str,
-    body: ActionBody = None,
-    if_match: IfMatch = None,
-    user: User = None,
-) -> JSONResponse:
-    return _act(
-        session,
-        p,
-        part_id,
-        Action.UNCLAIM,
-        body,
-        if_match,
-        user,
-        storage_location=_text(body, "storage"),
-    )
-
-
-@router.post("/{part_id}/complete", summary="Complete all or `quantity` pieces")
-def complete(
-    session: SessionDep,
-    p: Writer,
-    part_id: str,
-    body: ActionBody = None,
-    if_match: IfMatch = None,
-    user: User = None,
-) -> JSONResponse:
+def _complete_args(body: dict[str, Any] | None) -> dict[str, Any]:
     info = _info(body) or {}
-    storage_location = _text(body, "storage") or (
-        info.pop("storage") if isinstance(info.get("storage"), str) else None
-    )
-    return _act(
-        session,
-        p,
-        part_id,
-        Action.COMPLETE,
-        body,
-        if_match,
-        user,
-        quantity=_quantity(body),
-        storage_location=storage_location,
-        fields=info,
-    )
+    # The old client sent the storage location inside miscInfo.
+    stored = info.pop("storage") if isinstance(info.get("storage"), str) else None
+    return {
+        "quantity": _quantity(body),
+        "storage_location": _text(body, "storage") or stored,
+        "fields": info,
+    }
 
 
-@router.post("/{part_id}/revert", summary="Completed → back to its type's queue")
-def revert(
-    session: SessionDep,
-    p: Writer,
-    part_id: str,
-    body: ActionBody = None,
-    if_match: IfMatch = None,
-    user: User = None,
-) -> JSONResponse:
-    return _act(session, p, part_id, Action.REVERT, body, if_match, user)
+# path, action, summary, how the body becomes the action's arguments
+ACTION_ROUTES: list[tuple[str, Action, str, Callable[[dict[str, Any] | None], dict[str, Any]]]] = [
+    (
+        "approve",
+        Action.APPROVE,
+        "Review → the type's queue (reviewer, custom fields)",
+        _approve_args,
+    ),
+    (
+        "assign",
+        Action.ASSIGN,
+        "Claim a part for someone (409 if someone else has it)",
+        _assign_args,
+    ),
+    (
+        "start",
+        Action.START,
+        "Mark work as started (optionally crediting a maker)",
+        lambda body: {"name": _text(body, "assigned", "name")},
+    ),
+    (
+        "unclaim",
+        Action.UNCLAIM,
+        "Give a part back (optional storage location)",
+        lambda body: {"storage_location": _text(body, "storage")},
+    ),
+    ("complete", Action.COMPLETE, "Complete all or `quantity` pieces", _complete_args),
+    ("revert", Action.REVERT, "Completed → back to its type's queue", lambda body: {}),
+    (
+        "mark-incorrect",
+        Action.MARK_INCORRECT,
+        "Flag a completed part as made incorrectly",
+        lambda body: {},
+    ),
+    ("mark-correct", Action.MARK_CORRECT, "Clear the made-incorrectly flag", lambda body: {}),
+]
 
 
-@router.post("/{part_id}/mark-incorrect", summary="Flag a completed part as made incorrectly")
-def mark_incorrect(
-    session: SessionDep,
-    p: Writer,
-    part_id: str,
-    body: ActionBody = None,
-    if_match: IfMatch = None,
-    user: User = None,
-) -> JSONResponse:
-    return _act(session, p, part_id, Action.MARK_INCORRECT, body, if_match, user)
+def _register(
+    path: str,
+    action: Action,
+    summary: str,
+    arguments: Callable[[dict[str, Any] | None], dict[str, Any]],
+) -> None:
+    """One POST route per workflow action; all share auth, versioning and the error shape."""
+
+    def endpoint(
+        session: SessionDep,
+        p: Writer,
+        part_id: str,
+        body: ActionBody = None,
+        if_match: IfMatch = None,
+        user: User = None,
+    ) -> JSONResponse:
+        return _act(session, p, part_id, action, body, if_match, user, **arguments(body))
+
+    endpoint.__name__ = endpoint.__qualname__ = f"action_{action.value}"
+    router.post(f"/{{part_id}}/{path}", summary=summary)(endpoint)
 
 
-@router.post("/{part_id}/mark-correct", summary="Clear the made-incorrectly flag")
-def mark_correct(
-    session: SessionDep,
-    p: Writer,
-    part_id: str,
-    body: ActionBody = None,
-    if_match: IfMatch = None,
-    user: User = None,
-) -> JSONResponse:
-    return _act(session, p, part_id, Action.MARK_CORRECT, body, if_match, user)
+for _route in ACTION_ROUTES:
+    _register(*_route)

@@ -8,7 +8,6 @@ import json
 import tarfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from aerie_app.db import make_engine, session_scope
 from aerie_app.errors import Conflict, Unprocessable
 from aerie_app.services import backup
 from tests.api.conftest import Api
-from tests.conftest import IN_CI, PG_ADMIN_URL, _pg_reachable, reset_caches
+from tests.conftest import IN_CI, _pg_reachable, create_pg_database, drop_pg_database, reset_caches
 
 pytestmark = pytest.mark.api
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -98,23 +97,12 @@ def second_url(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 def _pg_database() -> Iterator[str]:
-    name = f"aerie_restore_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    name, url = create_pg_database("aerie_restore")
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield url
     finally:
         reset_caches()
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        drop_pg_database(name)
 
 
 def switch_to(monkeypatch: pytest.MonkeyPatch, url: str, data_dir: Path) -> None:

@@ -11,10 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.conftest import IN_CI, PG_ADMIN_URL, _pg_reachable
+from tests.conftest import IN_CI, _pg_reachable, create_pg_database, drop_pg_database
 from tests.e2e.conftest import Server, start_server, stop_server
 from tests.e2e.test_journeys import CORPUS, row, sign_in
 
@@ -40,24 +39,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         if IN_CI:
             pytest.fail(f"Redis/PostgreSQL unreachable in CI: {problems}")
         pytest.skip(f"Redis/PostgreSQL not reachable: {problems}")
-    name = f"aerie_mw_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    name, url = create_pg_database("aerie_mw")
     srv = start_server(
         tmp_path_factory.mktemp("aerie-mw"),
         {"REDIS_URL": REDIS_URL, "AERIE_WORKERS": "2", "AERIE_DATABASE_URL": url},
     )
     yield srv
     stop_server(srv.process)
-    with admin.connect() as conn:
-        conn.execute(
-            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-            {"n": name},
-        )
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    drop_pg_database(name)
 
 
 def fresh(server: Server, method: str, path: str, **kw: Any) -> httpx.Response:
