@@ -134,6 +134,11 @@ def list_parts(
     assigned: str | None = None,
     status: str | None = None,
     type: str | None = None,
+    min_mass_g: Annotated[float | None, Query(ge=0, description="Estimated mass at least")] = None,
+    max_mass_g: Annotated[float | None, Query(ge=0, description="Estimated mass at most")] = None,
+    has_model: Annotated[
+        bool | None, Query(description="Only parts with (or without) a 3D model")
+    ] = None,
 ) -> Response:
     query = PartQuery(
         category=category.value if category else None,
@@ -147,6 +152,9 @@ def list_parts(
         assigned=assigned,
         status=status,
         type=type,
+        min_mass_g=min_mass_g,
+        max_mass_g=max_mass_g,
+        has_model=has_model,
     )
     return _list(session, query, request)
 

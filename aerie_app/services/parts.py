@@ -75,6 +75,9 @@ class PartQuery:
     assigned: str | None = None
     status: str | None = None
     type: str | None = None
+    min_mass_g: float | None = None
+    max_mass_g: float | None = None
+    has_model: bool | None = None
 
 
 def _actor(actor: str | None) -> str | None:
@@ -130,6 +133,13 @@ def list_parts(session: Session, query: PartQuery) -> tuple[Sequence[Any], int]:
         value = getattr(query, name)
         if value:
             conditions.append(getattr(Part, name) == value)
+    if query.min_mass_g is not None:
+        conditions.append(col(Part.mass_g) >= query.min_mass_g)
+    if query.max_mass_g is not None:
+        conditions.append(col(Part.mass_g) <= query.max_mass_g)
+    if query.has_model is not None:
+        has = col(Part.stock_x_mm).is_not(None)
+        conditions.append(has if query.has_model else sa.not_(has))
     if query.search:
         matched = search_filter(query.search, dialect)
         if matched is not None:

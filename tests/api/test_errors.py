@@ -86,3 +86,22 @@ def test_xss_payload_is_stored_as_plain_text(api: Api) -> None:
     payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
     part = api.create(name=payload[:200])
     assert api.get(f"/api/parts/{part['id']}").json()["name"] == payload[:200]
+
+
+def test_cors_only_for_configured_origins(aerie_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from aerie_app.api.app import create_api
+    from tests.conftest import reset_caches
+
+    monkeypatch.setenv("AERIE_CORS_ORIGINS", '["https://shop.example"]')
+    reset_caches()
+    client = TestClient(create_api())
+    preflight = {
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "x-api-key",
+    }
+    allowed = client.options("/api/parts/", headers={"Origin": "https://shop.example"} | preflight)
+    assert allowed.headers.get("access-control-allow-origin") == "https://shop.example"
+    denied = client.options("/api/parts/", headers={"Origin": "https://evil.example"} | preflight)
+    assert "access-control-allow-origin" not in denied.headers

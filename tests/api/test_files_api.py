@@ -171,6 +171,13 @@ def test_step_upload_converts_in_background(api: Api, aerie_env: Path) -> None:
     assert status["status"] == "ready" and status["facts"]["triangles"] > 0
     sortable = api.get("/api/parts/?sort_by=mass_g").json()
     assert sortable["parts"][0]["id"] == pid
+    mass = part["geometry"]["massG"]
+    assert [p["id"] for p in api.get(f"/api/parts/?min_mass_g={mass - 0.01}").json()["parts"]] == [
+        pid
+    ]
+    assert api.get(f"/api/parts/?max_mass_g={mass / 2}").json()["total"] == 0
+    assert api.get("/api/parts/?has_model=false").json()["total"] == 0
+    assert api.get("/api/parts/?has_model=true").json()["total"] == 1
 
 
 @pytest.mark.cad
