@@ -199,6 +199,9 @@ def create_api() -> FastAPI:
             allow_headers=["*"],
         )
     api.add_middleware(BodyLimit)
+    from aerie_app.api import openapi
+
+    openapi.install(api)
 
     @api.middleware("http")
     async def _worker_header(request: Request, call_next: Any) -> Any:
