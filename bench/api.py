@@ -163,8 +163,9 @@ def measure(
             mine = []
             for n in range(per_client):
                 t0 = time.perf_counter()
-                fn(client, cid * 100_000 + n)
-                mine.append(time.perf_counter() - t0)
+                timed = fn(client, cid * 100_000 + n)
+                # An operation may time only its second half (e.g. a read after a write).
+                mine.append(timed if isinstance(timed, float) else time.perf_counter() - t0)
             with lock:
                 latencies.extend(mine)
 
@@ -191,6 +192,20 @@ def ok(response: httpx.Response) -> None:
         )
 
 
+def after_change(
+    path: str, params: dict[str, Any] | None = None
+) -> Callable[[httpx.Client, int], float]:
+    """Time a read right after a write, so caches keyed on the change marker cannot answer."""
+
+    def run(c: httpx.Client, n: int) -> float:
+        ok(c.put(f"/api/parts/{n % 500 + 1}", json={"notes": f"cold {n} {time.time()}"}))
+        t0 = time.perf_counter()
+        ok(c.get(path, params=params))
+        return time.perf_counter() - t0
+
+    return run
+
+
 def operations(
     count: int, full: bool
 ) -> dict[str, tuple[Callable[[httpx.Client, int], None], int]]:
@@ -209,7 +224,7 @@ def operations(
 
         return run
 
-    ops: dict[str, tuple[Callable[[httpx.Client, int], None], int]] = {
+    ops: dict[str, tuple[Callable[[httpx.Client, int], Any], int]] = {
         "page of 50": (
             lambda c, n: ok(
                 c.get("/api/parts/", params={"limit": 50, "offset": (n * 50) % max(count - 50, 1)})
@@ -246,9 +261,14 @@ def operations(
         "stats": (lambda c, n: ok(c.get("/api/parts/stats")), 1),
         "stats/detailed": (lambda c, n: ok(c.get("/api/parts/stats/detailed")), 1),
         "leaderboard": (lambda c, n: ok(c.get("/api/parts/leaderboard")), 1),
+        "page of 50 (cold)": (after_change("/api/parts/", {"limit": 50}), 1),
+        "stats (cold)": (after_change("/api/parts/stats"), 1),
+        "stats/detailed (cold)": (after_change("/api/parts/stats/detailed"), 1),
+        "leaderboard (cold)": (after_change("/api/parts/leaderboard"), 1),
     }
     if full:
         ops["full list"] = (lambda c, n: ok(c.get("/api/parts/")), 0)
+        ops["full list (cold)"] = (after_change("/api/parts/"), 0)
     return ops
 
 
@@ -270,6 +290,7 @@ def main() -> int:
         "--database-url", default=None, help="PostgreSQL URL (wiped!) instead of SQLite"
     )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated operation names to run")
     args = parser.parse_args()
     results: dict[str, Any] = {}
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -281,8 +302,13 @@ def main() -> int:
         server = Server(data, args.database_url)
         try:
             rows: dict[str, Any] = {}
+            wanted = {o.strip() for o in args.only.split(",") if o.strip()}
             for name, (fn, _) in operations(size, size <= args.full_list_max).items():
-                requests = args.requests if name != "full list" else max(10, args.requests // 10)
+                if wanted and name not in wanted:
+                    continue
+                requests = (
+                    args.requests if "full list" not in name else max(10, args.requests // 10)
+                )
                 rows[name] = {
                     str(clients): measure(fn, requests=requests, clients=clients, base=server.base)
                     for clients in (1, 8)
