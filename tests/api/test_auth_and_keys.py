@@ -34,6 +34,9 @@ def test_health_needs_no_key(api: Api) -> None:
         "database": "ok",
     }
     assert api.client.get("/health").json()["status"] == "healthy"
+    import os
+
+    assert api.client.get("/api/health").headers["x-aerie-worker"] == str(os.getpid())
 
 
 def test_scopes(api: Api, make_key) -> None:
