@@ -30,9 +30,10 @@ def reset_caches() -> None:
 
     deps.failed_auth.clear()
     deps.auth_checks.clear()
-    from aerie_app.services import listcache
+    from aerie_app.services import listcache, partjson
 
     listcache.cache.clear()
+    partjson.clear()
 
 
 def _pg_reachable() -> str | None:

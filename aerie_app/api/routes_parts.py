@@ -15,7 +15,7 @@ from aerie_app.api.deps import Admin, Reader, SessionDep, Writer, auth_checks, c
 from aerie_app.errors import Forbidden, InvalidApiKey, NotFound, RateLimited, ValidationFailed
 from aerie_app.models import Category, Scope
 from aerie_app.schemas import normalize_part_input, part_public
-from aerie_app.services import keys, listcache, parts, stats
+from aerie_app.services import keys, listcache, partjson, parts, stats
 from aerie_app.services.keys import Principal
 from aerie_app.services.parts import PartQuery
 from aerie_app.workflow import Action
@@ -86,15 +86,7 @@ def _list(session: SessionDep, query: PartQuery, request: Request) -> Response:
         return Response(status_code=304, headers=headers)
 
     def render() -> bytes:
-        rows, total = parts.list_parts(session, query)
-        return orjson.dumps(
-            {
-                "parts": [part_public(p) for p in rows],
-                "total": total,
-                "limit": query.limit,
-                "offset": query.offset,
-            }
-        )
+        return partjson.list_json(session, query)
 
     body = listcache.cache.get_or_render(key, render)
     return Response(body, media_type="application/json", headers=headers)

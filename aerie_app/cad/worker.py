@@ -12,20 +12,49 @@ Why a plain ``subprocess`` of ``python -m aerie_app.cad.worker`` rather than mul
 - All outputs are written into ``out_dir/.staging-*`` and moved into place only after the child
   succeeded; on any failure the staging folder is deleted, so ``out_dir`` never holds half files.
 
-Test seam: with ``AERIE_CAD_TEST_CRASH=1`` in the environment the child kills itself with SIGSEGV
-before converting, so tests can prove a crash is contained.
+Pre-warmed spares (:class:`WarmPool`): a cold child spends ~1.2-1.5 s starting Python and importing
+OCP, trimesh, numpy and PIL before it reads a byte of STEP. To hide that without giving up
+isolation, a *spare* child (``python -m aerie_app.cad.worker --serve-one --memory-mb N``) is started
+ahead of time. It sets its rlimits first (the memory cap is fixed at spawn, so spares are keyed by
+it), imports everything, writes one byte on its stdout pipe ("ready"), points stdout at
+/dev/null, then blocks reading ONE job as a JSON line on stdin. When the job arrives it moves into
+the job's staging folder, sends its stderr there, runs exactly the code a cold child runs (same
+result file, same crash hook) and exits. So it is still one process per job, with fresh state,
+its own process group, the same timeout (the clock starts at hand-over) and the same memory cap.
+- ``run_conversion_job`` takes an idle spare with the job's memory cap if one is alive (a ready one
+  first, else one still importing, which is still faster than a new process), and immediately
+  starts the next spare in the background; with no usable spare it starts a cold child as before.
+- Never more than ``spares`` idle spares (callers pass ``conversion_workers or cpu_count``); when
+  full, an idle spare with another memory cap is evicted for the one needed now.
+- A spare that died while idle is reaped and replaced lazily, at the next job. A spare idle for
+  ``max_idle_s`` (10 min by default) is not used any more: the parent replaces it at the next job,
+  and the spare exits on its own soon after, so an idle server does not hold stale spares forever.
+- No leaks: spares are killed and reaped at interpreter exit (``atexit``); if the parent dies
+  without running it, the spare's stdin reaches EOF and it exits (and it expires anyway). A forked
+  copy of the parent forgets the spares (``os.register_at_fork``) and closes its copies of their pipes.
+- Cost: an idle spare holds ~400 MB RSS (measured 402-406 MB with ``ps`` on this build: OCP's
+  OCCT libraries dominate) and ~930 MB of address space, one per concurrent conversion slot, and
+  its import burns ~1.3 s of one core while the current job runs. ``prewarm=False`` (the
+  ``conversion_prewarm`` setting, or :data:`PREWARM` for the whole process) turns it off.
+
+Test seam: with ``AERIE_CAD_TEST_CRASH=1`` in the parent's environment when a job starts, the child
+that runs it (cold or spare) kills itself with SIGSEGV before converting, so tests can prove a
+crash is contained. The flag travels in the job, so a spare started earlier obeys it too.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -43,6 +72,10 @@ RESULT_NAME = "result.json"
 CRASH_ENV = "AERIE_CAD_TEST_CRASH"
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 _POLL_S = 0.02
+DEFAULT_MAX_IDLE_S = 600.0
+_SPARE_EXPIRY_MARGIN_S = 30.0
+# Process-wide default for ``run_conversion_job(prewarm=None)``; False disables spares entirely.
+PREWARM = True
 
 
 @dataclass
@@ -57,6 +90,7 @@ class ConversionResult:
     peak_rss_kb: int
     warnings: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)  # child-side stages, for benchmarks
+    worker: str = "cold"  # "cold": a child started for this job; "spare": a pre-started one
 
 
 def _check_step_file(step_path: Path) -> None:
@@ -145,6 +179,218 @@ def _install(
     return glb, thumb, views
 
 
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # One BLAS thread: OpenBLAS reserves buffers per thread and exits hard if that fails.
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
+    )
+    env.pop(CRASH_ENV, None)  # the crash hook travels in the job, never through the environment
+    return env
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child's process group (it leads its own session) and reap the child."""
+    if proc.returncode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+@dataclass
+class _Spare:
+    """An idle pre-started child waiting for one job on its stdin."""
+
+    proc: subprocess.Popen[bytes]
+    memory_mb: int
+    born: float  # time.monotonic() at spawn
+    stderr_path: Path  # what it printed before it got a job (import problems)
+    ready: bool = False  # it finished its imports (one byte arrived on its stdout pipe)
+    imports_ok: bool = True  # that byte was b"R"; b"F": they failed (reported with its job)
+
+    def poll_ready(self) -> bool:
+        if not self.ready and self.proc.stdout is not None and not self.proc.stdout.closed:
+            fd = self.proc.stdout.fileno()
+            if select.select([fd], [], [], 0)[0]:
+                byte = os.read(fd, 16)
+                self.ready = bool(byte)
+                self.imports_ok = byte.startswith(b"R")
+        return self.ready
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close_pipes(self) -> None:
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+    def discard(self) -> None:
+        """Kill, reap and clean up a spare that will not run a job."""
+        self.close_pipes()
+        _kill_group(self.proc)
+        self.stderr_path.unlink(missing_ok=True)
+
+
+class WarmPool:
+    """Idle pre-started worker children, keyed by memory cap; thread-safe. See the module docstring."""
+
+    def __init__(self, max_idle_s: float = DEFAULT_MAX_IDLE_S) -> None:
+        self.max_idle_s = max_idle_s
+        self._lock = threading.Lock()
+        self._idle: list[_Spare] = []
+        self._owner = os.getpid()
+        self._atexit = False
+        self.stats: dict[str, int] = dict.fromkeys(
+            ("spawned", "taken", "taken_ready", "cold", "dead", "stale", "evicted"), 0
+        )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._idle)
+
+    def pids(self) -> list[int]:
+        """Process ids of the idle spares (tests)."""
+        with self._lock:
+            return [s.proc.pid for s in self._idle]
+
+    def wait_ready(self, memory_mb: int, timeout_s: float = 30.0) -> bool:
+        """Block until an idle spare for ``memory_mb`` finished its imports (benchmarks, tests)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                self._prune()
+                if any(s.memory_mb == memory_mb and s.poll_ready() for s in self._idle):
+                    return True
+            time.sleep(_POLL_S)
+        return False
+
+    def _prune(self) -> None:
+        """Drop spares that died while idle or sat idle too long (the caller holds the lock)."""
+        keep: list[_Spare] = []
+        now = time.monotonic()
+        for spare in self._idle:
+            if not spare.alive():
+                self.stats["dead"] += 1
+                spare.discard()
+            elif now - spare.born > self.max_idle_s:
+                self.stats["stale"] += 1
+                spare.discard()
+            else:
+                keep.append(spare)
+        self._idle = keep
+
+    def take(self, memory_mb: int) -> _Spare | None:
+        """Remove and return an idle spare with this memory cap (a ready one first), or None."""
+        if os.getpid() != self._owner:
+            return None
+        with self._lock:
+            self._prune()
+            matching = [s for s in self._idle if s.memory_mb == memory_mb]
+            if not matching:
+                self.stats["cold"] += 1
+                return None
+            ready = [s for s in matching if s.poll_ready()]
+            spare = (ready or matching)[0]
+            self._idle.remove(spare)
+            self.stats["taken"] += 1
+            self.stats["taken_ready"] += int(spare.ready)
+            return spare
+
+    def replenish(self, memory_mb: int, cap: int) -> None:
+        """Start one spare for ``memory_mb`` in the background unless ``cap`` spares are idle."""
+        if cap < 1 or os.getpid() != self._owner:
+            return
+        with self._lock:
+            self._prune()
+            if len(self._idle) >= cap:
+                others = [s for s in self._idle if s.memory_mb != memory_mb]
+                if not others:
+                    return
+                # The memory cap changed (or two caps are in use): make room for the current one.
+                oldest = min(others, key=lambda s: s.born)
+                self._idle.remove(oldest)
+                self.stats["evicted"] += 1
+                oldest.discard()
+            self._idle.append(self._spawn(int(memory_mb)))
+            self.stats["spawned"] += 1
+            if not self._atexit:
+                atexit.register(self.shutdown)
+                self._atexit = True
+
+    def _spawn(self, memory_mb: int) -> _Spare:
+        fd, name = tempfile.mkstemp(prefix="aerie-spare-", suffix=".log")
+        try:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "aerie_app.cad.worker",
+                    "--serve-one",
+                    "--memory-mb",
+                    str(memory_mb),
+                    "--max-idle-s",
+                    # It expires on its own a little after the parent stops handing it jobs.
+                    str(self.max_idle_s + _SPARE_EXPIRY_MARGIN_S),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=fd,
+                cwd=tempfile.gettempdir(),
+                env=_child_env(),
+                close_fds=True,
+                start_new_session=True,
+            )
+        except BaseException:
+            os.unlink(name)
+            raise
+        finally:
+            os.close(fd)
+        return _Spare(proc=proc, memory_mb=memory_mb, born=time.monotonic(), stderr_path=Path(name))
+
+    def shutdown(self) -> None:
+        """Kill and reap every idle spare (registered with atexit when the first one starts)."""
+        if os.getpid() != self._owner:
+            self._forget()
+            return
+        with self._lock:
+            spares, self._idle = self._idle, []
+        for spare in spares:
+            spare.discard()
+
+    def _forget(self) -> None:
+        """In a forked copy of the parent the spares are not ours: drop our copies of their pipes."""
+        for spare in self._idle:
+            spare.close_pipes()
+        self._idle = []
+        self._lock = threading.Lock()
+        self._owner = os.getpid()
+
+
+pool = WarmPool()
+os.register_at_fork(after_in_child=pool._forget)
+
+
+def _hand_over(spare: _Spare, args: dict[str, Any]) -> bool:
+    """Write the job to the spare's stdin; False (and the spare discarded) if it is gone."""
+    try:
+        assert spare.proc.stdin is not None
+        spare.proc.stdin.write(json.dumps(args).encode() + b"\n")
+        spare.proc.stdin.close()
+    except OSError:
+        spare.discard()
+        return False
+    # stdout stays open until the job ends: a spare still importing writes its "ready" byte
+    # there, and a closed pipe would make that write fail (EPIPE) and end the spare without a job.
+    return True
+
+
 def run_conversion_job(
     step_path: Path,
     out_dir: Path,
@@ -154,14 +400,22 @@ def run_conversion_job(
     thumbnail: bool = True,
     linear_deflection: float = 0.1,
     angular_deflection: float = 0.5,
+    prewarm: bool | None = None,
+    spares: int | None = None,
 ) -> ConversionResult:
-    """Convert ``step_path`` in a child process; outputs land in ``out_dir`` or nothing does."""
+    """Convert ``step_path`` in a child process; outputs land in ``out_dir`` or nothing does.
+
+    ``prewarm`` (default :data:`PREWARM`): run in an idle pre-started spare when there is one, and
+    start the next spare; ``spares`` caps the idle spares (default: the CPU count).
+    """
     step_path = Path(step_path).resolve()
     out_dir = Path(out_dir)
     _check_step_file(step_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    use_pool = PREWARM if prewarm is None else prewarm
     started = time.perf_counter()
+    spare: _Spare | None = None
     try:
         args = {
             "step_path": str(step_path),
@@ -170,37 +424,39 @@ def run_conversion_job(
             "thumbnail": bool(thumbnail),
             "linear_deflection": float(linear_deflection),
             "angular_deflection": float(angular_deflection),
+            "test_crash": os.environ.get(CRASH_ENV) == "1",
         }
-        env = dict(os.environ)
-        # One BLAS thread: OpenBLAS reserves buffers per thread and exits hard if that fails.
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
-        )
         stderr_path = staging / "stderr.txt"
-        with open(stderr_path, "wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "aerie_app.cad.worker", json.dumps(args)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                cwd=staging,
-                env=env,
-                close_fds=True,
-                start_new_session=True,
-            )
-            try:
-                status, peak_rss_kb, timed_out = _wait(proc, timeout_s)
-            except BaseException:
-                # Parent interrupted (KeyboardInterrupt, cancellation): never leave an orphan.
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
-                raise
+        if use_pool:
+            spare = pool.take(int(memory_mb))
+            # Start the next one now: its imports overlap this job instead of delaying the next.
+            pool.replenish(int(memory_mb), spares or os.cpu_count() or 1)
+            if spare is not None and not _hand_over(spare, args):
+                spare = None
+        if spare is not None:
+            proc = spare.proc
+        else:
+            with open(stderr_path, "wb") as err:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "aerie_app.cad.worker", json.dumps(args)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    cwd=staging,
+                    env=_child_env(),
+                    close_fds=True,
+                    start_new_session=True,
+                )
+        try:
+            status, peak_rss_kb, timed_out = _wait(proc, timeout_s)
+        except BaseException:
+            # Parent interrupted (KeyboardInterrupt, cancellation): never leave an orphan.
+            _kill_group(proc)
+            raise
         seconds = time.perf_counter() - started
         stderr_text = _tail(stderr_path)
+        if spare is not None:
+            stderr_text = _tail(spare.stderr_path) + stderr_text
 
         if timed_out:
             raise ConversionFailed(f"Conversion timed out after {timeout_s:g} s")
@@ -237,9 +493,13 @@ def run_conversion_job(
             peak_rss_kb=peak_rss_kb,
             warnings=list(payload.get("warnings", [])),
             timings_s=dict(payload.get("timings_s", {})),
+            worker="spare" if spare is not None else "cold",
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if spare is not None:
+            spare.close_pipes()
+            spare.stderr_path.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- child side
@@ -251,15 +511,36 @@ def _write_result(staging: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, staging / RESULT_NAME)
 
 
-def _child(args: dict[str, Any]) -> int:
-    staging = Path(args["staging"])
-    limit = int(args["memory_mb"]) * 1024 * 1024
+def _set_limits(memory_mb: int) -> None:
+    limit = int(memory_mb) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if os.environ.get(CRASH_ENV) == "1":
+
+
+def _preload_all() -> None:
+    """Everything a job imports: OCP, trimesh, numpy (convert) and PIL (thumbnails)."""
+    from aerie_app.cad.convert import preload
+
+    preload()
+    import aerie_app.cad.thumbnail  # noqa: F401
+
+
+def _run_job(args: dict[str, Any], *, cold: bool, preload_exc: BaseException | None = None) -> int:
+    """The job itself, the same in a cold child and in a spare; the outcome goes to result.json."""
+    staging = Path(args["staging"])
+    if args.get("test_crash"):
         os.kill(os.getpid(), signal.SIGSEGV)
 
+    extra: dict[str, float] = {}
     try:
+        if preload_exc is not None:
+            raise preload_exc  # a spare whose imports failed reports it like a cold child would
+        if cold:
+            t0 = time.perf_counter()
+            from aerie_app.cad.convert import preload
+
+            preload()
+            extra["import"] = time.perf_counter() - t0
         from aerie_app.cad.convert import convert_step
 
         facts = convert_step(
@@ -290,7 +571,7 @@ def _child(args: dict[str, Any]) -> int:
         "ok": True,
         "facts": facts.to_dict(),
         "warnings": [],
-        "timings_s": dict(facts.timings_s),
+        "timings_s": {**extra, **facts.timings_s},
     }
     if args.get("thumbnail"):
         t0 = time.perf_counter()
@@ -312,12 +593,79 @@ def _child(args: dict[str, Any]) -> int:
     return 0
 
 
+def _child(args: dict[str, Any]) -> int:
+    """A cold child: limits first, then imports and the job."""
+    _set_limits(int(args["memory_mb"]))
+    return _run_job(args, cold=True)
+
+
+def _read_job(max_idle_s: float) -> bytes | None:
+    """One JSON line from stdin; None on EOF (the parent is gone) or after ``max_idle_s`` idle."""
+    if not select.select([0], [], [], max_idle_s)[0]:
+        return None
+    chunks: list[bytes] = []
+    while True:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    data = b"".join(chunks)
+    return data if data.strip() else None
+
+
+def _serve_one(memory_mb: int, max_idle_s: float) -> int:
+    """A spare: limits, imports, say "ready", then wait for ONE job, run it and exit."""
+    _set_limits(memory_mb)
+    preload_exc: BaseException | None = None
+    try:
+        _preload_all()
+    except Exception as exc:  # noqa: BLE001 - e.g. the loader hit the cap: reported with the job
+        preload_exc = exc
+    try:
+        os.write(1, b"R" if preload_exc is None else b"F")
+    except OSError:
+        return 0  # nobody is listening any more
+    # From here on stdout is /dev/null: OCCT prints there and the pipe is not read any more.
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    line = _read_job(max_idle_s)
+    if line is None:
+        return 0
+    args = json.loads(line)
+    staging = Path(args["staging"])
+    os.chdir(staging)
+    err = os.open(staging / "stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(err, 2)
+    os.close(err)
+    return _run_job(args, cold=False, preload_exc=preload_exc)
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--serve-one":
+        import argparse
+
+        parser = argparse.ArgumentParser(prog="python -m aerie_app.cad.worker --serve-one")
+        parser.add_argument("--serve-one", action="store_true")
+        parser.add_argument("--memory-mb", type=int, required=True)
+        parser.add_argument("--max-idle-s", type=float, default=DEFAULT_MAX_IDLE_S)
+        opts = parser.parse_args(argv)
+        return _serve_one(opts.memory_mb, opts.max_idle_s)
     if len(argv) != 1:
-        print("usage: python -m aerie_app.cad.worker '<json args>'", file=sys.stderr)
+        print(
+            "usage: python -m aerie_app.cad.worker '<json args>' | --serve-one --memory-mb N",
+            file=sys.stderr,
+        )
         return 2
     return _child(json.loads(argv[0]))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    # The result is already on disk: skip interpreter teardown, which with OCP, trimesh and numpy
+    # loaded costs ~0.45 s per job (module finalisers, freeing OCCT's heap), all of it dead time.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -19,7 +19,7 @@ from aerie_app.models import Category
 from aerie_app.pages.auth import AuthState
 from aerie_app.pages.settings import PrefsState
 from aerie_app.schemas import part_public
-from aerie_app.services import parts, stats
+from aerie_app.services import listcache, parts, stats
 from aerie_app.services.parts import PartQuery
 
 PAGE_SIZE = 50
@@ -127,10 +127,16 @@ class BoardState(LiveMixin, rx.State):
             found, total = parts.list_parts(session, query)
             self.rows = [to_row(part_public(p)) for p in found]
             self.total = total
-            self.counts = stats.stats(session)["by_category"]
-            self.options = {
-                f: parts.distinct_values(session, f, category=self.tab) for f in FILTERS
-            }
+            # Tab counts and filter choices change only with the data: every open board shares
+            # one computation per change (keyed by the database's change marker).
+            marker = parts.change_marker(session)
+            self.counts = listcache.values.get(
+                (marker, "counts"), lambda: stats.stats(session)["by_category"]
+            )
+            self.options = listcache.values.get(
+                (marker, "options", self.tab),
+                lambda: {f: parts.distinct_values(session, f, category=self.tab) for f in FILTERS},
+            )
 
     @rx.event
     async def load(self) -> None:

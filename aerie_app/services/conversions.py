@@ -130,6 +130,8 @@ def convert_one(sha256: str) -> None:
             storage.model_dir(sha256),
             timeout_s=settings.conversion_timeout_s,
             memory_mb=settings.conversion_memory_mb,
+            prewarm=settings.conversion_prewarm,
+            spares=max_running(),
         )
         facts = result.facts.to_dict()
         seconds = round(result.seconds, 3)

@@ -11,6 +11,9 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 MAX_ENTRIES = 16
 MAX_BYTES = 128 * 1024 * 1024
@@ -49,6 +52,35 @@ class ListCache:
         with self._lock:
             self._entries.clear()
             self._size = 0
+        values.clear()
 
 
 cache = ListCache()
+
+
+class ValueCache:
+    """Like :class:`ListCache` for small Python values (tab counts, filter choices)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._entries: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...], compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]  # type: ignore[return-value]
+        value = compute()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+values = ValueCache()

@@ -362,3 +362,16 @@ def test_list_after_season_wipe_is_fresh(api: Api) -> None:
     api.create(name="After wipe")
     names = [p["name"] for p in api.get("/api/parts/").json()["parts"]]
     assert names == ["After wipe"]
+
+
+def test_list_json_equals_part_json_after_changes(api: Api) -> None:
+    """Cached per-part fragments never show stale data."""
+    ids = [api.create(name=f"Frag {i}", amount=i + 1)["id"] for i in range(5)]
+    api.get("/api/parts/")  # fill the caches
+    api.put(f"/api/parts/{ids[2]}", json={"name": "Frag changed"})
+    api.post(f"/api/parts/{ids[3]}/approve", json={"reviewer": "Ann"})
+    api.delete(f"/api/parts/{ids[4]}")
+    listed = {p["id"]: p for p in api.get("/api/parts/").json()["parts"]}
+    assert set(listed) == set(ids[:4])
+    for pid in ids[:4]:
+        assert listed[pid] == api.get(f"/api/parts/{pid}").json()

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import os
 import random
+import signal
+import subprocess
+import sys
+import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import psutil
 import pytest
 from PIL import Image
 
@@ -14,7 +22,7 @@ pytestmark = pytest.mark.cad
 
 pytest.importorskip("OCP")
 
-from aerie_app.cad.worker import CRASH_ENV, run_conversion_job  # noqa: E402
+from aerie_app.cad.worker import CRASH_ENV, WarmPool, pool, run_conversion_job  # noqa: E402
 from aerie_app.errors import ConversionFailed  # noqa: E402
 
 TIMEOUT_S = 60.0
@@ -188,3 +196,294 @@ def test_failure_keeps_previous_outputs(corpus_dir: Path, tmp_path: Path) -> Non
         run_conversion_job(bad, out, timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB)
     assert _entries(out) == ["model.glb"]
     assert first.glb_path.read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- pre-warmed spares
+
+SERVE_ONE = "--serve-one"
+
+
+@pytest.fixture
+def fresh_pool() -> Iterator[WarmPool]:
+    """The process-wide pool, emptied before and after the test (other tests leave spares in it)."""
+    pool.shutdown()
+    pool.stats.update(dict.fromkeys(pool.stats, 0))
+    yield pool
+    pool.shutdown()
+
+
+def _spare_children() -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if SERVE_ONE in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def _gone(pid: int, within_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _warm(p: WarmPool, memory_mb: int = MEMORY_MB) -> int:
+    """Make sure a ready spare for ``memory_mb`` is idle; return its pid."""
+    if not p.pids():
+        p.replenish(memory_mb, 2)
+    assert p.wait_ready(memory_mb, timeout_s=60)
+    return p.pids()[-1]
+
+
+def test_second_job_runs_in_a_spare_with_identical_results(
+    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
+) -> None:
+    step = corpus_dir / "ctre_talon_tach_bracket_tall.step"
+    kw: dict[str, Any] = {"timeout_s": TIMEOUT_S, "memory_mb": MEMORY_MB, "thumbnail": False}
+    first = run_conversion_job(step, tmp_path / "a", **kw)
+    assert first.worker == "cold" and "import" in first.timings_s  # the pool was empty
+    assert fresh_pool.stats["spawned"] >= 1 and len(fresh_pool) == 1  # ...and now holds a spare
+    assert fresh_pool.wait_ready(MEMORY_MB, timeout_s=60)
+    taken_ready = fresh_pool.stats["taken_ready"]
+    second = run_conversion_job(step, tmp_path / "b", **kw)
+    assert second.worker == "spare"
+    assert "import" not in second.timings_s  # OCP was imported before the job arrived
+    assert fresh_pool.stats["taken_ready"] == taken_ready + 1
+    assert second.seconds < first.seconds
+    assert len(fresh_pool) == 1  # its replacement is already starting
+    cold = run_conversion_job(step, tmp_path / "c", prewarm=False, **kw)
+    assert cold.worker == "cold"
+    assert second.facts.to_dict() == cold.facts.to_dict() == first.facts.to_dict()
+    assert second.glb_path.read_bytes() == cold.glb_path.read_bytes()
+    assert _entries(tmp_path / "b") == _entries(tmp_path / "c") == ["model.glb"]
+
+
+def test_spare_job_with_thumbnails(corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool) -> None:
+    _warm(fresh_pool)
+    out = tmp_path / "out"
+    result = run_conversion_job(
+        corpus_dir / "gobilda_spacer_plastic_8mm.step",
+        out,
+        timeout_s=TIMEOUT_S,
+        memory_mb=MEMORY_MB,
+    )
+    assert result.worker == "spare"
+    assert result.thumbnail_path == out / "thumb.png" and len(result.views) == 8
+    assert result.warnings == []
+
+
+def test_prewarm_off_starts_no_spare(
+    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
+) -> None:
+    result = run_conversion_job(
+        corpus_dir / "gobilda_shaft_6mmD_70mm.step",
+        tmp_path / "out",
+        timeout_s=TIMEOUT_S,
+        memory_mb=MEMORY_MB,
+        thumbnail=False,
+        prewarm=False,
+    )
+    assert result.worker == "cold" and "import" in result.timings_s
+    assert len(fresh_pool) == 0 and fresh_pool.stats["spawned"] == 0
+    assert _spare_children() == []
+
+
+def test_timeout_in_a_spare(corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool) -> None:
+    pid = _warm(fresh_pool)
+    started = time.monotonic()
+    message = _expect_failure(
+        corpus_dir / "ctre_minion_motor.step", tmp_path / "out", timeout_s=0.3
+    )
+    assert message == "Conversion timed out after 0.3 s"
+    assert time.monotonic() - started < 5
+    assert pid not in fresh_pool.pids() and _gone(pid, within_s=1)
+    # The next job still runs, in the spare started while the first one was killed.
+    assert fresh_pool.wait_ready(MEMORY_MB, timeout_s=60)
+    result = run_conversion_job(
+        corpus_dir / "gobilda_shaft_6mmD_70mm.step",
+        tmp_path / "next",
+        timeout_s=TIMEOUT_S,
+        memory_mb=MEMORY_MB,
+        thumbnail=False,
+    )
+    assert result.worker == "spare" and result.facts.triangles == 178
+
+
+def test_crash_in_a_spare_is_contained(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_pool: WarmPool
+) -> None:
+    pid = _warm(fresh_pool)  # started before the flag was set: the flag travels with the job
+    monkeypatch.setenv(CRASH_ENV, "1")
+    taken = fresh_pool.stats["taken"]
+    message = _expect_failure(corpus_dir / "ctre_mag_encoder_magnet.step", tmp_path / "out")
+    assert message == "The converter crashed (signal 11)"
+    assert fresh_pool.stats["taken"] == taken + 1 and _gone(pid, within_s=1)
+    # The replacement was started while the flag was set; it must not inherit it.
+    monkeypatch.delenv(CRASH_ENV)
+    assert fresh_pool.wait_ready(MEMORY_MB, timeout_s=60)
+    result = run_conversion_job(
+        corpus_dir / "ctre_mag_encoder_magnet.step",
+        tmp_path / "next",
+        timeout_s=TIMEOUT_S,
+        memory_mb=MEMORY_MB,
+        thumbnail=False,
+    )
+    assert result.worker == "spare" and result.facts.triangles == 828
+
+
+def test_out_of_memory_in_a_spare_while_importing(
+    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
+) -> None:
+    # OCP alone maps ~600 MB: the spare's imports fail under 400 MB, and its job reports that.
+    cap = 400
+    fresh_pool.replenish(cap, 2)
+    assert fresh_pool.wait_ready(cap, timeout_s=60)
+    assert not fresh_pool._idle[0].imports_ok
+    message = _expect_failure(corpus_dir / "ctre_canivore.step", tmp_path / "out", memory_mb=cap)
+    assert message == f"The converter ran out of memory (cap {cap} MB)"
+    assert fresh_pool.stats["taken_ready"] == 1
+
+
+def test_out_of_memory_in_a_spare_while_converting(
+    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
+) -> None:
+    # 960 MB holds the imports (~915 MB of address space) but not a conversion of the servo.
+    # OCCT does not always report a failed allocation: it may also die of SIGSEGV, still contained.
+    cap = 960
+    fresh_pool.replenish(cap, 2)
+    assert fresh_pool.wait_ready(cap, timeout_s=60)
+    assert fresh_pool._idle[0].imports_ok
+    message = _expect_failure(
+        corpus_dir / "gobilda_servo_hs488hb.step", tmp_path / "out", memory_mb=cap
+    )
+    assert message in (
+        f"The converter ran out of memory (cap {cap} MB)",
+        "The converter crashed (signal 11)",
+    )
+    assert fresh_pool.stats["taken_ready"] == 1
+    # The spare started meanwhile (same cap) still converts a small part.
+    assert fresh_pool.wait_ready(cap, timeout_s=60)
+    result = run_conversion_job(
+        corpus_dir / "gobilda_shaft_6mmD_70mm.step",
+        tmp_path / "next",
+        timeout_s=TIMEOUT_S,
+        memory_mb=cap,
+        thumbnail=False,
+    )
+    assert result.worker == "spare" and result.facts.triangles == 178
+
+
+def test_spares_never_exceed_the_cap(
+    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
+) -> None:
+    step = corpus_dir / "gobilda_shaft_6mmD_70mm.step"
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            seen.append(len(fresh_pool))
+            time.sleep(0.01)
+
+    def job(i: int) -> str:
+        result = run_conversion_job(
+            step,
+            tmp_path / str(i),
+            timeout_s=TIMEOUT_S,
+            memory_mb=MEMORY_MB,
+            thumbnail=False,
+            spares=1,
+        )
+        return result.worker
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with ThreadPoolExecutor(max_workers=3) as ex:
+            workers = list(ex.map(job, range(3)))  # three at once: all cold, one spare kept
+            workers += list(ex.map(job, range(3, 6)))
+    finally:
+        stop.set()
+        sampler.join()
+    assert workers.count("spare") >= 1
+    assert max(seen) == 1 and len(fresh_pool) == 1
+    assert len(_spare_children()) == 1
+    # A job with another memory cap evicts the idle spare instead of adding one.
+    old = fresh_pool.pids()
+    fresh_pool.replenish(MEMORY_MB + 512, 1)
+    assert len(fresh_pool) == 1 and fresh_pool.pids() != old and _gone(old[0], within_s=1)
+    assert fresh_pool.stats["evicted"] == 1
+
+
+def test_dead_and_stale_spares_are_replaced(
+    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = corpus_dir / "gobilda_shaft_6mmD_70mm.step"
+    kw: dict[str, Any] = {"timeout_s": TIMEOUT_S, "memory_mb": MEMORY_MB, "thumbnail": False}
+    pid = _warm(fresh_pool)
+    os.kill(pid, signal.SIGKILL)  # died while idle
+    assert _gone(pid)
+    result = run_conversion_job(step, tmp_path / "a", **kw)
+    assert result.worker == "cold" and fresh_pool.stats["dead"] == 1
+    assert len(fresh_pool) == 1 and fresh_pool.pids() != [pid]  # replaced
+    old = _warm(fresh_pool)
+    monkeypatch.setattr(fresh_pool, "max_idle_s", 0.2)  # now it has been idle too long
+    time.sleep(0.3)
+    result = run_conversion_job(step, tmp_path / "b", **kw)
+    assert result.worker == "cold" and fresh_pool.stats["stale"] == 1
+    assert _gone(old, within_s=1) and len(fresh_pool) == 1
+
+
+def test_no_spare_outlives_shutdown(fresh_pool: WarmPool) -> None:
+    fresh_pool.replenish(MEMORY_MB, 2)
+    fresh_pool.replenish(MEMORY_MB, 2)
+    fresh_pool.replenish(MEMORY_MB, 2)  # over the cap: ignored
+    pids = fresh_pool.pids()
+    logs = [spare.stderr_path for spare in fresh_pool._idle]
+    assert len(pids) == 2 and len(_spare_children()) == 2
+    assert all(log.exists() for log in logs)
+    fresh_pool.shutdown()
+    assert len(fresh_pool) == 0 and _spare_children() == []
+    assert not any(psutil.pid_exists(pid) for pid in pids)
+    assert not any(log.exists() for log in logs)
+
+
+_PARENT = """
+import os, sys, time
+from aerie_app.cad.worker import pool
+pool.replenish(2048, 1)
+assert pool.wait_ready(2048, timeout_s=60)
+print(pool.pids()[0], flush=True)
+if sys.argv[1] == "hang":
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("ending", ["exit", "hang"])
+def test_spares_die_with_their_parent(ending: str, tmp_path: Path) -> None:
+    """atexit reaps them on a normal exit; after a SIGKILL of the parent, stdin EOF ends them."""
+    script = tmp_path / "parent.py"
+    script.write_text(_PARENT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), ending], stdout=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        spare_pid = int(proc.stdout.readline())
+        assert psutil.pid_exists(spare_pid)
+        if ending == "hang":
+            proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _gone(spare_pid, within_s=10)
