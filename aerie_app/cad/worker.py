@@ -30,11 +30,13 @@ its own process group, the same timeout (the clock starts at hand-over) and the 
   ``max_idle_s`` (10 min by default) is not used any more: the parent replaces it at the next job,
   and the spare exits on its own soon after, so an idle server does not hold stale spares forever.
 - No leaks: spares are killed and reaped at interpreter exit (``atexit``); if the parent dies
-  without running it, the spare's stdin reaches EOF and it exits (and it expires anyway). A forked
+  without running it, the spare's stdin reaches EOF and it exits, deleting its idle-stderr log
+  (and it expires anyway). A forked
   copy of the parent forgets the spares (``os.register_at_fork``) and closes its copies of their pipes.
-- Cost: an idle spare holds ~400 MB RSS (measured 402-406 MB with ``ps`` on this build: OCP's
-  OCCT libraries dominate) and ~930 MB of address space, one per concurrent conversion slot, and
-  its import burns ~1.3 s of one core while the current job runs. ``prewarm=False`` (the
+- Cost: an idle spare holds ~395 MB RSS (psutil: 393-394 MB with OCP 7.9.3, trimesh, numpy, PIL
+  loaded; OCCT's libraries dominate) and ~910 MB of address space, at most one per conversion
+  slot, and its imports burn ~1.3 s of one core while the current job runs (on a busy 2-core box
+  that slows a large job by up to ~30 %; an idle core absorbs it). ``prewarm=False`` (the
   ``conversion_prewarm`` setting, or :data:`PREWARM` for the whole process) turns it off.
 
 Test seam: with ``AERIE_CAD_TEST_CRASH=1`` in the parent's environment when a job starts, the child
@@ -338,6 +340,8 @@ class WarmPool:
                     "--max-idle-s",
                     # It expires on its own a little after the parent stops handing it jobs.
                     str(self.max_idle_s + _SPARE_EXPIRY_MARGIN_S),
+                    "--log",
+                    name,
                 ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -615,7 +619,7 @@ def _read_job(max_idle_s: float) -> bytes | None:
     return data if data.strip() else None
 
 
-def _serve_one(memory_mb: int, max_idle_s: float) -> int:
+def _serve_one(memory_mb: int, max_idle_s: float, log: str | None = None) -> int:
     """A spare: limits, imports, say "ready", then wait for ONE job, run it and exit."""
     _set_limits(memory_mb)
     preload_exc: BaseException | None = None
@@ -633,6 +637,9 @@ def _serve_one(memory_mb: int, max_idle_s: float) -> int:
     os.close(null)
     line = _read_job(max_idle_s)
     if line is None:
+        # Expired, or the parent is gone (maybe killed, without its atexit): tidy up our log.
+        if log:
+            Path(log).unlink(missing_ok=True)
         return 0
     args = json.loads(line)
     staging = Path(args["staging"])
@@ -651,8 +658,11 @@ def main(argv: list[str]) -> int:
         parser.add_argument("--serve-one", action="store_true")
         parser.add_argument("--memory-mb", type=int, required=True)
         parser.add_argument("--max-idle-s", type=float, default=DEFAULT_MAX_IDLE_S)
+        parser.add_argument(
+            "--log", help="the file our stderr goes to while idle (deleted on expiry)"
+        )
         opts = parser.parse_args(argv)
-        return _serve_one(opts.memory_mb, opts.max_idle_s)
+        return _serve_one(opts.memory_mb, opts.max_idle_s, opts.log)
     if len(argv) != 1:
         print(
             "usage: python -m aerie_app.cad.worker '<json args>' | --serve-one --memory-mb N",

@@ -356,7 +356,8 @@ def test_out_of_memory_in_a_spare_while_converting(
     corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
 ) -> None:
     # 960 MB holds the imports (~915 MB of address space) but not a conversion of the servo.
-    # OCCT does not always report a failed allocation: it may also die of SIGSEGV, still contained.
+    # OCCT does not always report a failed allocation as such: it may die of SIGSEGV, or its
+    # transfer swallows the failure and yields no shape. Either way the failure is contained.
     cap = 960
     fresh_pool.replenish(cap, 2)
     assert fresh_pool.wait_ready(cap, timeout_s=60)
@@ -367,7 +368,8 @@ def test_out_of_memory_in_a_spare_while_converting(
     assert message in (
         f"The converter ran out of memory (cap {cap} MB)",
         "The converter crashed (signal 11)",
-    )
+        "No solids found in the STEP file",
+    ) or message.startswith("The STEP file could not be read"), message
     assert fresh_pool.stats["taken_ready"] == 1
     # The spare started meanwhile (same cap) still converts a small part.
     assert fresh_pool.wait_ready(cap, timeout_s=60)
@@ -461,7 +463,7 @@ import os, sys, time
 from aerie_app.cad.worker import pool
 pool.replenish(2048, 1)
 assert pool.wait_ready(2048, timeout_s=60)
-print(pool.pids()[0], flush=True)
+print(pool.pids()[0], pool._idle[0].stderr_path, flush=True)
 if sys.argv[1] == "hang":
     time.sleep(600)
 """
@@ -478,7 +480,9 @@ def test_spares_die_with_their_parent(ending: str, tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        spare_pid = int(proc.stdout.readline())
+        pid_text, log = proc.stdout.readline().split()
+        spare_pid = int(pid_text)
+        assert Path(log).exists()
         assert psutil.pid_exists(spare_pid)
         if ending == "hang":
             proc.kill()
@@ -487,3 +491,4 @@ def test_spares_die_with_their_parent(ending: str, tmp_path: Path) -> None:
         proc.kill()
         proc.wait()
     assert _gone(spare_pid, within_s=10)
+    assert not Path(log).exists()  # removed by atexit, or by the spare itself on stdin EOF
