@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     )
     conversion_prewarm: bool = Field(
         True,
-        description="Keep a pre-started converter process per conversion slot (~400 MB RSS each while "
+        description="Keep one pre-started converter process per server worker (~400 MB RSS while "
         "idle) so a job skips the ~1.3 s Python/OCP start-up; every job still runs in its own process.",
     )
     workers: int = Field(

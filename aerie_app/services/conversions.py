@@ -131,7 +131,9 @@ def convert_one(sha256: str) -> None:
             timeout_s=settings.conversion_timeout_s,
             memory_mb=settings.conversion_memory_mb,
             prewarm=settings.conversion_prewarm,
-            spares=max_running(),
+            # One idle spare per server process: with several workers, a spare per slot in each
+            # would hold gigabytes while the shop is idle.
+            spares=1,
         )
         facts = result.facts.to_dict()
         seconds = round(result.seconds, 3)
