@@ -87,6 +87,11 @@ def _dt_column(*, nullable: bool = False, index: bool = False) -> Any:
 
 class Part(SQLModel, table=True):
     __tablename__ = "part"
+    # A tab's filter menus ask for the distinct values of these within one category.
+    __table_args__ = tuple(
+        sa.Index(f"ix_part_category_{name}", "category", name)
+        for name in ("subsystem", "material", "assigned", "status")
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(

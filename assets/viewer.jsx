@@ -108,18 +108,8 @@ export function AerieViewer({ url, dark = true, height = "420px" }) {
         const size = box.getSize(new THREE.Vector3());
         const helper = new THREE.Box3Helper(box, 0x4aa3ff);
         scene.add(helper);
+        // Edge outlines are built the first time they are switched on: most views never need them.
         const edgeGroup = new THREE.Group();
-        model.traverse((node) => {
-          if (node.isMesh) {
-            const lines = new THREE.LineSegments(
-              new THREE.EdgesGeometry(node.geometry, 25),
-              new THREE.LineBasicMaterial({ color: 0x111111 })
-            );
-            node.updateWorldMatrix(true, false);
-            lines.applyMatrix4(node.matrixWorld);
-            edgeGroup.add(lines);
-          }
-        });
         edgeGroup.visible = false;
         scene.add(edgeGroup);
         ctx.current = { ...ctx.current, model, box, helper, edgeGroup };
@@ -165,7 +155,20 @@ export function AerieViewer({ url, dark = true, height = "420px" }) {
   }, [wire, state]);
 
   useEffect(() => {
-    const { edgeGroup, helper } = ctx.current;
+    const { edgeGroup, helper, model } = ctx.current;
+    if (edgeGroup && edges && model && edgeGroup.children.length === 0) {
+      model.traverse((node) => {
+        if (node.isMesh) {
+          const lines = new THREE.LineSegments(
+            new THREE.EdgesGeometry(node.geometry, 25),
+            new THREE.LineBasicMaterial({ color: 0x111111 })
+          );
+          node.updateWorldMatrix(true, false);
+          lines.applyMatrix4(node.matrixWorld);
+          edgeGroup.add(lines);
+        }
+      });
+    }
     if (edgeGroup) edgeGroup.visible = edges;
     if (helper) helper.visible = showBox;
   }, [edges, showBox, state]);
