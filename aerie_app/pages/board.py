@@ -328,9 +328,65 @@ def assignee(row: rx.Var) -> rx.Component:
     )
 
 
+def panel_button(row: rx.Var) -> rx.Component:
+    from aerie_app.pages.part import DetailState
+
+    return rx.icon_button(
+        rx.icon("panel-right-open", size=14),
+        size="1",
+        variant="ghost",
+        title="Details",
+        on_click=DetailState.open_panel(row["id"].to(int)),
+        class_name="open-panel",
+    )
+
+
+def side_panel() -> rx.Component:
+    """The part detail beside the board (the same content as /parts/<id>)."""
+    from aerie_app.pages.part import DetailState, detail_body
+
+    return rx.drawer.root(
+        rx.drawer.portal(
+            rx.drawer.overlay(),
+            rx.drawer.content(
+                rx.vstack(
+                    rx.hstack(
+                        rx.link(
+                            "Open as a page",
+                            href="/parts/" + DetailState.panel_id.to(str),
+                            size="2",
+                        ),
+                        rx.spacer(),
+                        rx.drawer.close(
+                            rx.icon_button(rx.icon("x", size=16), variant="ghost", id="panel-close")
+                        ),
+                        width="100%",
+                    ),
+                    detail_body(),
+                    width="100%",
+                    spacing="3",
+                ),
+                background=rx.color("gray", 1),
+                width=["100vw", "100vw", "min(900px, 70vw)"],
+                height="100%",
+                overflow_y="auto",
+                padding="16px",
+                top="0",
+                right="0",
+                left="auto",
+                position="fixed",
+                id="side-panel",
+            ),
+        ),
+        open=DetailState.panel_open,
+        on_open_change=DetailState.set_panel_open,
+        direction="right",
+    )
+
+
 def part_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(type_badge(row)),
+        rx.table.cell(rx.hstack(type_badge(row), panel_button(row), spacing="1", align="center")),
         rx.table.cell(thumb(row)),
         rx.table.cell(
             rx.link(
@@ -474,6 +530,7 @@ def page() -> rx.Component:
         ),
         pager(),
         rx.el.span(id="worker", data_worker=BoardState.worker, display="none"),
+        side_panel(),
         action_dialog(),
         part_form_dialog(),
     )

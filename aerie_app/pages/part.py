@@ -80,19 +80,37 @@ class DetailState(LiveMixin, rx.State):
     conversion_error: str = ""
     model_url: str = ""
     pdf_url: str = ""
+    panel_id: int = 0
+    panel_open: bool = False
 
     @rx.var
     def title(self) -> str:
         return str(self.part.get("name") or "Part")
 
     def _part_id(self) -> int:
-        try:
-            return int(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
-        except (ValueError, AttributeError):
-            return 0
+        """The part of the /parts/<id> page, or the one open in the board's side panel."""
+        path = self.router.url.path.rstrip("/")
+        if "/parts/" in path:
+            try:
+                return int(path.rsplit("/", 1)[-1])
+            except ValueError:
+                return 0
+        return self.panel_id
+
+    @rx.event
+    def open_panel(self, part_id: int):  # type: ignore[no-untyped-def]
+        self.panel_id, self.panel_open = int(part_id), True
+        self._refresh()
+        return DetailState.watch
+
+    @rx.event
+    def set_panel_open(self, value: bool) -> None:
+        self.panel_open = value
 
     def _refresh(self) -> None:
         pid = self._part_id()
+        if not pid:
+            return
         with session_scope() as session:
             try:
                 part = parts.get_part(session, pid)
@@ -293,9 +311,10 @@ def model_panel() -> rx.Component:
     )
 
 
-def page() -> rx.Component:
+def detail_body() -> rx.Component:
+    """The part's details; shown as the /parts/<id> page and in the board's side panel."""
     s = DetailState
-    return page_frame(
+    return rx.fragment(
         rx.cond(
             s.found,
             rx.vstack(
@@ -442,6 +461,8 @@ def page() -> rx.Component:
                 "This part does not exist (it may have been deleted).", color_scheme="orange"
             ),
         ),
-        action_dialog(),
-        part_form_dialog(),
     )
+
+
+def page() -> rx.Component:
+    return page_frame(detail_body(), action_dialog(), part_form_dialog())

@@ -217,3 +217,16 @@ def test_read_only_key_sees_but_cannot_act(browser: Any, server: Server) -> None
     assert page.locator("#add-part").count() == 0
     assert page.locator(".act-approve").count() == 0
     page.close()
+
+
+def test_side_panel_shows_the_detail_beside_the_board(page: Any, server: Server) -> None:
+    part = create_via_api(server, name=unique("Panel part"), notes="see panel")
+    sign_in(page, server)
+    row(page, part["name"]).locator(".open-panel").click()
+    panel = page.locator("#side-panel")
+    expect(panel.locator("#detail-title")).to_have_text(part["name"])
+    expect(panel).to_contain_text("see panel")
+    expect(panel.locator(".timeline-row").first).to_be_visible()
+    page.locator("#panel-close").click()
+    expect(panel).to_have_count(0)
+    assert page.url.rstrip("/") == server.url
