@@ -30,6 +30,7 @@ LABELS = {
     "mark_correct": "Mark correct",
     "delete": "Delete",
 }
+INPUTS = ("reviewer", "fields_text", "name", "storage", "quantity")
 CONFETTI = "window.aerieConfetti && window.aerieConfetti()"
 
 
@@ -70,24 +71,10 @@ class ActionState(rx.State):
         self.open = value
 
     @rx.event
-    def set_reviewer(self, value: str) -> None:
-        self.reviewer = value
-
-    @rx.event
-    def set_fields_text(self, value: str) -> None:
-        self.fields_text = value
-
-    @rx.event
-    def set_name(self, value: str) -> None:
-        self.name = value
-
-    @rx.event
-    def set_storage(self, value: str) -> None:
-        self.storage = value
-
-    @rx.event
-    def set_quantity(self, value: str) -> None:
-        self.quantity = value
+    def set_input(self, field: str, value: str) -> None:
+        """One setter for the dialog's text inputs (Reflex 0.10 generates none)."""
+        if field in INPUTS:
+            setattr(self, field, value)
 
     @rx.event
     async def start(self, part_id: int, action: str, part_name: str, left: int):  # type: ignore[no-untyped-def]
@@ -219,7 +206,7 @@ def action_dialog() -> rx.Component:
                             rx.text("Reviewer", size="2", weight="medium"),
                             rx.input(
                                 value=ActionState.reviewer,
-                                on_change=ActionState.set_reviewer,
+                                on_change=lambda v: ActionState.set_input("reviewer", v),
                                 placeholder="Your name",
                                 id="reviewer",
                                 name="reviewer",
@@ -232,7 +219,7 @@ def action_dialog() -> rx.Component:
                             ),
                             rx.text_area(
                                 value=ActionState.fields_text,
-                                on_change=ActionState.set_fields_text,
+                                on_change=lambda v: ActionState.set_input("fields_text", v),
                                 placeholder="Finish: anodize black",
                                 width="100%",
                             ),
@@ -245,7 +232,7 @@ def action_dialog() -> rx.Component:
                             rx.text("Who is making it?", size="2", weight="medium"),
                             rx.input(
                                 value=ActionState.name,
-                                on_change=ActionState.set_name,
+                                on_change=lambda v: ActionState.set_input("name", v),
                                 placeholder="Your name",
                                 id="maker-name",
                                 name="maker-name",
@@ -270,7 +257,7 @@ def action_dialog() -> rx.Component:
                                     ),
                                     rx.input(
                                         value=ActionState.quantity,
-                                        on_change=ActionState.set_quantity,
+                                        on_change=lambda v: ActionState.set_input("quantity", v),
                                         type="number",
                                         min=1,
                                         id="quantity",
@@ -283,7 +270,7 @@ def action_dialog() -> rx.Component:
                             rx.text("Storage location", size="2", weight="medium"),
                             rx.input(
                                 value=ActionState.storage,
-                                on_change=ActionState.set_storage,
+                                on_change=lambda v: ActionState.set_input("storage", v),
                                 placeholder="Shelf B, bin 4",
                                 id="storage",
                                 name="storage",
