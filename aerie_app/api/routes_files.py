@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -114,23 +116,42 @@ def _pending(row: Any) -> JSONResponse | None:
     return None
 
 
+def _converted_file(
+    session: SessionDep,
+    part_id: str,
+    path_of: Callable[[Any], Path],
+    media_type: str,
+    missing: str,
+    *,
+    etag: bool = False,
+) -> Response:
+    """A product of the conversion: 202 while it runs, 422 if it failed, else the file."""
+    row = _model_row(session, part_id)
+    pending = _pending(row)
+    if pending is not None:
+        return pending
+    path = path_of(row)
+    if not path.exists():
+        raise NotFound(missing)
+    headers = {"Cache-Control": "private, max-age=3600"}
+    if etag:
+        headers["ETag"] = f'"{row.sha256}"'
+    return FileResponse(path, media_type=media_type, headers=headers)
+
+
 @router.get(
     "/{part_id}/model",
     summary="The current STEP file as GLB (202 while converting, 422 if conversion failed)",
     response_model=None,
 )
 def model(session: SessionDep, _: Reader, part_id: str) -> Response:
-    row = _model_row(session, part_id)
-    pending = _pending(row)
-    if pending is not None:
-        return pending
-    path = files.model_path(row)
-    if not path.exists():
-        raise NotFound("The converted model is missing; convert again")
-    return FileResponse(
-        path,
-        media_type="model/gltf-binary",
-        headers={"Cache-Control": "private, max-age=3600", "ETag": f'"{row.sha256}"'},
+    return _converted_file(
+        session,
+        part_id,
+        files.model_path,
+        "model/gltf-binary",
+        "The converted model is missing; convert again",
+        etag=True,
     )
 
 
@@ -151,15 +172,8 @@ def reconvert(session: SessionDep, _: Writer, part_id: str) -> dict[str, Any]:
     "/{part_id}/thumbnail", summary="Server-rendered PNG preview of the model", response_model=None
 )
 def thumbnail(session: SessionDep, _: Reader, part_id: str) -> Response:
-    row = _model_row(session, part_id)
-    pending = _pending(row)
-    if pending is not None:
-        return pending
-    path = files.thumbnail_path(row)
-    if not path.exists():
-        raise NotFound("No thumbnail for this model")
-    return FileResponse(
-        path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
+    return _converted_file(
+        session, part_id, files.thumbnail_path, "image/png", "No thumbnail for this model"
     )
 
 

@@ -193,6 +193,24 @@ def action_buttons(
     )
 
 
+def _input(
+    label: str | rx.Component, field: str, *, id_: str | None = None, **props: Any
+) -> rx.Component:
+    """A labelled text input bound to one of the dialog's fields."""
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium") if isinstance(label, str) else label,
+        rx.input(
+            value=getattr(ActionState, field),
+            on_change=lambda v: ActionState.set_input(field, v),
+            id=id_ or field,
+            name=id_ or field,
+            width="100%",
+            **props,
+        ),
+        width="100%",
+    )
+
+
 def action_dialog() -> rx.Component:
     a = ActionState.action
     return rx.dialog.root(
@@ -203,15 +221,7 @@ def action_dialog() -> rx.Component:
                     rx.cond(
                         a == "approve",
                         rx.vstack(
-                            rx.text("Reviewer", size="2", weight="medium"),
-                            rx.input(
-                                value=ActionState.reviewer,
-                                on_change=lambda v: ActionState.set_input("reviewer", v),
-                                placeholder="Your name",
-                                id="reviewer",
-                                name="reviewer",
-                                width="100%",
-                            ),
+                            _input("Reviewer", "reviewer", placeholder="Your name"),
                             rx.text(
                                 "Custom fields (one 'key: value' per line)",
                                 size="2",
@@ -228,18 +238,12 @@ def action_dialog() -> rx.Component:
                     ),
                     rx.cond(
                         a == "assign",
-                        rx.vstack(
-                            rx.text("Who is making it?", size="2", weight="medium"),
-                            rx.input(
-                                value=ActionState.name,
-                                on_change=lambda v: ActionState.set_input("name", v),
-                                placeholder="Your name",
-                                id="maker-name",
-                                name="maker-name",
-                                width="100%",
-                                auto_focus=True,
-                            ),
-                            width="100%",
+                        _input(
+                            "Who is making it?",
+                            "name",
+                            id_="maker-name",
+                            placeholder="Your name",
+                            auto_focus=True,
                         ),
                     ),
                     rx.cond(
@@ -247,7 +251,7 @@ def action_dialog() -> rx.Component:
                         rx.vstack(
                             rx.cond(
                                 a == "complete",
-                                rx.vstack(
+                                _input(
                                     rx.text(
                                         "Quantity finished (of ",
                                         ActionState.left,
@@ -255,27 +259,12 @@ def action_dialog() -> rx.Component:
                                         size="2",
                                         weight="medium",
                                     ),
-                                    rx.input(
-                                        value=ActionState.quantity,
-                                        on_change=lambda v: ActionState.set_input("quantity", v),
-                                        type="number",
-                                        min=1,
-                                        id="quantity",
-                                        name="quantity",
-                                        width="100%",
-                                    ),
-                                    width="100%",
+                                    "quantity",
+                                    type="number",
+                                    min=1,
                                 ),
                             ),
-                            rx.text("Storage location", size="2", weight="medium"),
-                            rx.input(
-                                value=ActionState.storage,
-                                on_change=lambda v: ActionState.set_input("storage", v),
-                                placeholder="Shelf B, bin 4",
-                                id="storage",
-                                name="storage",
-                                width="100%",
-                            ),
+                            _input("Storage location", "storage", placeholder="Shelf B, bin 4"),
                             width="100%",
                         ),
                     ),
