@@ -10,7 +10,9 @@ import reflex as rx
 from aerie_app.api.app import create_api
 from aerie_app.logs import install_redaction
 from aerie_app.pages import admin, board, part, settings, stats
-from aerie_app.pages.auth import AuthState
+from aerie_app.state.auth import AuthState
+from aerie_app.state.board import BoardState
+from aerie_app.state.part import DetailState
 
 install_redaction()
 
@@ -40,13 +42,13 @@ app.add_page(
     part.page,
     route="/parts/[part_key]",
     title="Aerie · Part",
-    on_load=[AuthState.check, part.DetailState.load, part.DetailState.watch],
+    on_load=[AuthState.check, DetailState.load, DetailState.watch],
 )
 app.add_page(
     board.page,
     route="/",
     title="Aerie",
-    on_load=[AuthState.check, board.BoardState.load, board.BoardState.watch],
+    on_load=[AuthState.check, BoardState.load, BoardState.watch],
 )
 app.add_page(
     stats.page,

@@ -13,8 +13,10 @@ import reflex as rx
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError, Conflict, ValidationFailed
 from aerie_app.models import Scope
-from aerie_app.pages.auth import AuthState
 from aerie_app.services import parts
+from aerie_app.state.auth import AuthState
+from aerie_app.state.board import BoardState
+from aerie_app.state.part import DetailState
 from aerie_app.workflow import Action
 
 # Actions that need a question answered first; the rest run on click.
@@ -152,9 +154,6 @@ class ActionState(rx.State):
         return part.category
 
     def _refreshers(self) -> list[Any]:
-        from aerie_app.pages.board import BoardState
-        from aerie_app.pages.part import DetailState
-
         return [BoardState.reload, DetailState.reload]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from aerie_app.pages.auth import AuthState, sign_in_card
+from aerie_app.components.sign_in import sign_in_card
+from aerie_app.state.auth import AuthState
 
 NAV = [
     ("Board", "/", "layout-list"),

@@ -11,9 +11,10 @@ import reflex as rx
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError, Conflict, ValidationFailed
 from aerie_app.models import ConversionStatus, Scope
-from aerie_app.pages.auth import AuthState
 from aerie_app.schemas import normalize_part_input
 from aerie_app.services import conversions, files, parts, presets
+from aerie_app.state.auth import AuthState
+from aerie_app.state.board import BoardState
 
 UPLOAD_ID = "part-file"
 TYPES = [("cnc", "CNC / Laser"), ("hand", "Hand fab"), ("misc", "Misc (ordered / 3D printed)")]
@@ -172,8 +173,6 @@ class PartFormState(rx.State):
         """Runs after save: stores the dropped file as the part's new revision, then tracks conversion."""
         if not self.saved:
             return None
-        from aerie_app.pages.board import BoardState
-
         if not uploads:
             self.open = False
             return [rx.toast.success("Saved"), BoardState.reload]

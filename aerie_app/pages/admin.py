@@ -10,8 +10,8 @@ from aerie_app.components.layout import page_frame
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError
 from aerie_app.models import Scope
-from aerie_app.pages.auth import AuthState
 from aerie_app.services import keys, parts, presets
+from aerie_app.state.auth import AuthState
 
 WIPE_PHRASE = "WIPE SEASON"
 

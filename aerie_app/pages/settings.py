@@ -1,10 +1,12 @@
-"""Per-browser preferences: which tabs show, 3D previews on or off (light/dark is the header's toggle)."""
+"""The settings page: which tabs show, 3D previews on or off (light/dark is the header's toggle)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from aerie_app.pages.auth import AuthState
+from aerie_app.components.layout import page_frame
+from aerie_app.state.auth import AuthState
+from aerie_app.state.prefs import PrefsState
 
 TAB_CHOICES = [
     ("review", "Review"),
@@ -15,31 +17,7 @@ TAB_CHOICES = [
 ]
 
 
-class PrefsState(rx.State):
-    hidden_tabs: str = rx.LocalStorage("", name="aerie_hidden_tabs")
-    previews: str = rx.LocalStorage("on", name="aerie_previews")
-
-    @rx.var
-    def previews_on(self) -> bool:
-        return self.previews != "off"
-
-    @rx.event
-    def toggle_tab(self, key: str, visible: bool) -> None:
-        hidden = {t for t in self.hidden_tabs.split(",") if t}
-        if visible:
-            hidden.discard(key)
-        else:
-            hidden.add(key)
-        self.hidden_tabs = ",".join(sorted(hidden))
-
-    @rx.event
-    def set_previews(self, on: bool) -> None:
-        self.previews = "on" if on else "off"
-
-
 def page() -> rx.Component:
-    from aerie_app.components.layout import page_frame
-
     return page_frame(
         rx.card(
             rx.vstack(

@@ -7,10 +7,10 @@ from typing import Any
 import reflex as rx
 
 from aerie_app.components.layout import page_frame
-from aerie_app.components.live import LiveMixin
 from aerie_app.db import session_scope
-from aerie_app.pages.auth import AuthState
 from aerie_app.services import stats
+from aerie_app.state.auth import AuthState
+from aerie_app.state.live import LiveMixin
 
 CATEGORY_LABELS = {
     "review": "Review",

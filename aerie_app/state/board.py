@@ -1,0 +1,171 @@
+"""The board's state: the visible page of one tab, its counts and filter choices, queried on the server."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import reflex as rx
+
+from aerie_app.db import session_scope
+from aerie_app.models import Category
+from aerie_app.schemas import part_public
+from aerie_app.services import listcache, parts, stats
+from aerie_app.services.parts import PartQuery
+from aerie_app.state.auth import AuthState
+from aerie_app.state.live import LiveMixin
+
+PAGE_SIZE = 50
+TYPE_LABEL = {"cnc": "CNC", "hand": "HAND FAB", "misc": "MISC"}
+FILTERS = ("subsystem", "material", "assigned", "status")
+ALL = "__all__"
+
+
+def _stock(geometry: dict[str, Any] | None) -> str:
+    if not geometry or not geometry.get("stockMm"):
+        return ""
+    dims = sorted((v for v in geometry["stockMm"] if v is not None), reverse=True)
+    return " × ".join(f"{v:.1f}" if v < 100 else f"{v:.0f}" for v in dims) + " mm"
+
+
+def _days(claimed: str | None) -> str:
+    if not claimed:
+        return ""
+    from datetime import UTC, datetime
+
+    then = datetime.fromisoformat(claimed.replace("Z", "+00:00"))
+    days = (datetime.now(UTC) - then).days
+    return f"{days}d"
+
+
+def to_row(part: dict[str, Any]) -> dict[str, Any]:
+    """A part flattened to display strings; the table renders these as text only."""
+    info = part.get("miscInfo") or {}
+    geometry = part.get("geometry")
+    return {
+        "id": part["id"],
+        "partId": part["partId"] or "",
+        "type": TYPE_LABEL.get(part["type"] or "", "—"),
+        "typeKey": part["type"] or "",
+        "name": part["name"] or "(unnamed)",
+        "subsystem": part["subsystem"] or "",
+        "material": part["material"] or "",
+        "thickness": part["materialThickness"] or "",
+        "amount": f"{part['quantityDone']}/{part['amount']}"
+        if part["quantityDone"]
+        else str(part["amount"]),
+        "left": max(part["amount"] - part["quantityDone"], 1),
+        "assigned": part["assigned"] or "",
+        "days": _days(part["claimedDate"]),
+        "status": part["status"],
+        "notes": part["notes"] or "",
+        "file": part["file"] or "",
+        "storage": str(info.get("storage", "")),
+        "stock": _stock(geometry),
+        "thumb": f"/api/parts/{part['id']}/thumbnail?v={part['version']}" if geometry else "",
+        "allowed": part["allowedActions"],
+        "incorrect": bool(info.get("completedIncorrectly")),
+    }
+
+
+class BoardState(LiveMixin, rx.State):
+    """The visible page of one tab."""
+
+    tab: str = Category.REVIEW.value
+    search: str = ""
+    sort_by: str = "created_at"
+    sort_order: str = "desc"
+    offset: int = 0
+    total: int = 0
+    rows: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    filters: dict[str, str] = {}
+    options: dict[str, list[str]] = {}
+    # The server process holding this browser's connection (shown to operators and tests).
+    worker: str = ""
+
+    @rx.var
+    def page_label(self) -> str:
+        if not self.total:
+            return "No parts here yet" if not self.search else "No parts match"
+        end = min(self.offset + PAGE_SIZE, self.total)
+        return f"{self.offset + 1}–{end} of {self.total}"
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.offset + PAGE_SIZE < self.total
+
+    @rx.var
+    def has_prev(self) -> bool:
+        return self.offset > 0
+
+    def _refresh(self) -> None:
+        query = PartQuery(
+            category=self.tab,
+            search=self.search or None,
+            sort_by=self.sort_by,
+            sort_order=self.sort_order,
+            limit=PAGE_SIZE,
+            offset=self.offset,
+            **{k: v for k, v in self.filters.items() if k in FILTERS and v},
+        )
+        with session_scope() as session:
+            found, total = parts.list_parts(session, query)
+            self.rows = [to_row(part_public(p)) for p in found]
+            self.total = total
+            # Tab counts and filter choices change only with the data: every open board shares
+            # one computation per change (keyed by the database's change marker).
+            marker = parts.change_marker(session)
+            self.counts = listcache.values.get(
+                (marker, "counts"), lambda: stats.stats(session)["by_category"]
+            )
+            self.options = listcache.values.get(
+                (marker, "options", self.tab),
+                lambda: {f: parts.distinct_values(session, f, category=self.tab) for f in FILTERS},
+            )
+
+    @rx.event
+    async def load(self) -> None:
+        auth = await self.get_state(AuthState)
+        self.worker = str(os.getpid())
+        if auth.signed_in:
+            self._refresh()
+
+    @rx.event
+    async def reload(self) -> None:
+        await self.load()
+
+    @rx.event
+    async def set_tab(self, tab: str) -> None:
+        self.tab, self.offset, self.filters = tab, 0, {}
+        await self.load()
+
+    @rx.event
+    async def set_search(self, value: str) -> None:
+        self.search = value[:200]
+        self.offset = 0
+        await self.load()
+
+    @rx.event
+    async def set_filter(self, name: str, value: str) -> None:
+        self.filters = {**self.filters, name: "" if value == ALL else value}
+        self.offset = 0
+        await self.load()
+
+    @rx.event
+    async def sort(self, column: str) -> None:
+        if self.sort_by == column:
+            self.sort_order = "asc" if self.sort_order == "desc" else "desc"
+        else:
+            self.sort_by, self.sort_order = column, "asc"
+        await self.load()
+
+    @rx.event
+    async def next_page(self) -> None:
+        self.offset += PAGE_SIZE
+        await self.load()
+
+    @rx.event
+    async def prev_page(self) -> None:
+        self.offset = max(0, self.offset - PAGE_SIZE)
+        await self.load()
