@@ -21,6 +21,7 @@ from aerie_app import __main__ as cli
 from aerie_app.db import make_engine, session_scope
 from aerie_app.errors import Conflict, Unprocessable
 from aerie_app.services import backup
+from aerie_app.services.backup.schedule import _folder_lock
 from tests.api.conftest import Api
 from tests.conftest import IN_CI, _pg_reachable, create_pg_database, drop_pg_database, reset_caches
 
@@ -408,7 +409,7 @@ def test_scheduler_backs_up_daily_and_keeps_the_newest(backup_folder: Path) -> N
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_scheduler_skips_while_another_process_backs_up(backup_folder: Path) -> None:
     backup_folder.mkdir()
-    with backup._folder_lock(backup_folder) as locked:
+    with _folder_lock(backup_folder) as locked:
         assert locked
         assert backup.BackupScheduler().run_once() is None
     assert backup.BackupScheduler().run_once() is not None
