@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aerie_app.errors import ValidationFailed
-from aerie_app.models import Part, PartType
+from aerie_app.models import Category, Part, PartType, Status
 from aerie_app.workflow import allowed_actions
 
 # camelCase key -> column; snake_case keys map to themselves.
@@ -100,7 +101,13 @@ def _misc_info(value: Any) -> dict[str, Any] | None:
 
 
 def _misc_value(item: Any, *, depth: int) -> Any:
-    if item is None or isinstance(item, bool | int | float):
+    if item is None or isinstance(item, bool):
+        return item
+    if isinstance(item, int) and not -(2**63) <= item < 2**63:
+        raise ValidationFailed("miscInfo", "miscInfo numbers must fit in 64 bits")
+    if isinstance(item, float) and not math.isfinite(item):
+        raise ValidationFailed("miscInfo", "miscInfo numbers must be finite")
+    if isinstance(item, int | float):
         return item
     if isinstance(item, str):
         return clean_text(item, "miscInfo", limit=2000, multiline=True)
@@ -117,13 +124,14 @@ def _misc_value(item: Any, *, depth: int) -> Any:
 def _datetime(value: Any, field: str) -> datetime | None:
     if value in (None, ""):
         return None
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
+    try:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if isinstance(value, datetime):
+            # Stored in UTC: a time whose UTC equivalent falls outside years 1-9999 is refused here.
+            return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        pass
     raise ValidationFailed(field, f"{_label(field)} must be an ISO 8601 date-time")
 
 
@@ -148,7 +156,8 @@ def normalize_part_input(body: Any, *, partial: bool) -> dict[str, Any]:
     for column, value in raw.items():
         if column in ("status", "category"):
             if value is not None:
-                out["_" + column] = clean_text(value, column, limit=20)
+                text = clean_text(value, column, limit=20)
+                out["_" + column] = _choice(text, column) if partial and text else text
         elif column == "amount":
             out["amount"] = _amount(value)
         elif column == "misc_info":
@@ -177,6 +186,15 @@ def normalize_part_input(body: Any, *, partial: bool) -> dict[str, Any]:
     if partial and not out:
         raise ValidationFailed("body", "Nothing to update: no known field was given")
     return out
+
+
+def _choice(text: str, field: str) -> str:
+    """A status or category an update asks for, spelled as Aerie spells it (any letter case)."""
+    choices = [s.value for s in Status] if field == "status" else [c.value for c in Category]
+    for choice in choices:
+        if text.casefold() == choice.casefold():
+            return choice
+    raise ValidationFailed(field, f"{_label(field)} must be one of {', '.join(choices)}")
 
 
 def _part_type(value: Any) -> str | None:

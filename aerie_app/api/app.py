@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aerie_app.api.boundary import check_request
 from aerie_app.db import check_database
 from aerie_app.errors import AerieError, RateLimited, TooLarge
 from aerie_app.settings import VERSION, get_settings
@@ -152,6 +153,7 @@ def create_api() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        dependencies=[Depends(check_request)],
     )
 
     @api.exception_handler(AerieError)

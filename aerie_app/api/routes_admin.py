@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
+from aerie_app.api.boundary import parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep
-from aerie_app.errors import NotFound, ValidationFailed
+from aerie_app.errors import ValidationFailed
 from aerie_app.models import Scope
 from aerie_app.services import keys
 
@@ -42,11 +43,7 @@ def create_key(
 
 @router.post("/{key_id}/revoke", summary="Revoke a key (its browser sessions end too)")
 def revoke_key(session: SessionDep, _: Admin, key_id: str) -> dict[str, Any]:
-    try:
-        kid = int(key_id)
-    except ValueError:
-        raise NotFound("API key not found") from None
-    return keys.key_public(keys.revoke_key(session, kid))
+    return keys.key_public(keys.revoke_key(session, parse_id(key_id, "API key not found")))
 
 
 @router.get("/me", summary="The calling key's name and scope")

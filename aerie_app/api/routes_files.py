@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
+from aerie_app.api.boundary import parse_id
 from aerie_app.api.deps import Reader, SessionDep, Writer
 from aerie_app.api.routes_parts import _id
 from aerie_app.errors import BadRequest, ConversionFailed, InvalidFile, NotFound, TooLarge
@@ -87,11 +88,8 @@ def list_revisions(session: SessionDep, _: Reader, part_id: str) -> dict[str, An
 
 @router.get("/{part_id}/files/{file_id}/download", summary="Download one revision")
 def download_revision(session: SessionDep, _: Reader, part_id: str, file_id: str) -> FileResponse:
-    try:
-        fid = int(file_id)
-    except ValueError:
-        raise NotFound("File not found") from None
-    row = files.get_revision(session, _id(part_id), fid)
+    pid = _id(part_id)
+    row = files.get_revision(session, pid, parse_id(file_id, "File not found"))
     return FileResponse(
         files.blob_for(row), media_type=files.media_type(row), filename=row.display_name
     )

@@ -11,9 +11,10 @@ import orjson
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from aerie_app.api.boundary import MAX_INT, parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep, Writer, auth_checks, client_id
-from aerie_app.errors import Forbidden, InvalidApiKey, NotFound, RateLimited, ValidationFailed
-from aerie_app.models import Category, Scope
+from aerie_app.errors import Forbidden, InvalidApiKey, RateLimited, ValidationFailed
+from aerie_app.models import Category, PartType, Scope, Status
 from aerie_app.schemas import normalize_part_input, part_public
 from aerie_app.services import keys, listcache, partjson, parts, stats
 from aerie_app.services.keys import Principal
@@ -36,17 +37,13 @@ JsonBody = Annotated[
     dict[str, Any] | None, Body(openapi_examples={"part": {"value": PART_EXAMPLE}})
 ]
 ActionBody = Annotated[dict[str, Any] | None, Body()]
+Limit = Annotated[int | None, Query(ge=0, le=100_000, description="Page size; none = all")]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
 
 
 def _id(part_id: str) -> int:
     """Path ids are parsed here so that ``/api/parts/abc`` is a 404, as for any unknown part."""
-    try:
-        value = int(part_id)
-    except ValueError:
-        raise NotFound("Part not found", {"id": part_id}) from None
-    if value < 1 or value > 2**62:
-        raise NotFound("Part not found", {"id": part_id})
-    return value
+    return parse_id(part_id, "Part not found")
 
 
 def _expected_version(if_match: str | None, body: dict[str, Any] | None) -> int | None:
@@ -57,10 +54,11 @@ def _expected_version(if_match: str | None, body: dict[str, Any] | None) -> int 
         raw = if_match.strip().removeprefix("W/").strip('"')
     if raw is None or raw == "*":
         return None
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise ValidationFailed("version", "version must be an integer") from None
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_INT:
+        raise ValidationFailed("version", "version must be a whole number (the part's version)")
+    return raw
 
 
 def _actor(principal: Principal, body: dict[str, Any] | None, user: str | None) -> str:
@@ -119,15 +117,19 @@ def list_parts(
     search: Annotated[str | None, Query(max_length=200)] = None,
     sort_by: Annotated[str | None, Query(description="A part field; unknown → created_at")] = None,
     sort_order: Annotated[str | None, Query(description="asc, or anything else for desc")] = None,
-    limit: Annotated[int | None, Query(ge=0, le=100_000)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = None,
+    offset: Offset = 0,
     subsystem: str | None = None,
     material: str | None = None,
     assigned: str | None = None,
-    status: str | None = None,
-    type: str | None = None,
-    min_mass_g: Annotated[float | None, Query(ge=0, description="Estimated mass at least")] = None,
-    max_mass_g: Annotated[float | None, Query(ge=0, description="Estimated mass at most")] = None,
+    status: Status | None = None,
+    type: PartType | None = None,
+    min_mass_g: Annotated[
+        float | None, Query(ge=0, allow_inf_nan=False, description="Estimated mass at least")
+    ] = None,
+    max_mass_g: Annotated[
+        float | None, Query(ge=0, allow_inf_nan=False, description="Estimated mass at most")
+    ] = None,
     has_model: Annotated[
         bool | None, Query(description="Only parts with (or without) a 3D model")
     ] = None,
@@ -142,8 +144,8 @@ def list_parts(
         subsystem=subsystem,
         material=material,
         assigned=assigned,
-        status=status,
-        type=type,
+        status=status.value if status else None,
+        type=type.value if type else None,
         min_mass_g=min_mass_g,
         max_mass_g=max_mass_g,
         has_model=has_model,
@@ -160,8 +162,8 @@ def list_category(
     search: Annotated[str | None, Query(max_length=200)] = None,
     sort_by: str | None = None,
     sort_order: str | None = None,
-    limit: Annotated[int | None, Query(ge=0, le=100_000)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = None,
+    offset: Offset = 0,
 ) -> Response:
     query = PartQuery(
         category=category.value,

@@ -136,3 +136,31 @@ def test_any_input_is_accepted_or_a_validation_error(body: dict[str, Any], parti
             assert "\x00" not in value
         if key == "amount":
             assert isinstance(value, int) and value >= 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"miscInfo": {"serial": 2**64}}, "miscInfo"),
+        ({"miscInfo": {"ratio": float("nan")}}, "miscInfo"),
+        ({"miscInfo": {"ratio": float("inf")}}, "miscInfo"),
+        ({"claimedDate": "0001-01-01T00:00:00+14:00"}, "claimed_date"),
+        ({"status": "Lost in the shop"}, "status"),
+        ({"category": "attic"}, "category"),
+    ],
+)
+def test_unstorable_values_are_refused_by_the_core_too(body: dict[str, Any], field: str) -> None:
+    # The UI calls normalize_part_input without the API's boundary checks in front of it.
+    with pytest.raises(ValidationFailed) as caught:
+        normalize_part_input(body, partial=True)
+    assert caught.value.field == field
+
+
+def test_update_status_is_spelled_as_aerie_spells_it() -> None:
+    out = normalize_part_input({"status": "in progress", "category": "COMPLETED"}, partial=True)
+    assert (out["_status"], out["_category"]) == ("In Progress", "completed")
+
+
+def test_claimed_date_is_stored_as_utc() -> None:
+    out = normalize_part_input({"claimedDate": "2026-01-12T10:00:00-05:00"}, partial=True)
+    assert out["claimed_date"].isoformat() == "2026-01-12T15:00:00+00:00"
