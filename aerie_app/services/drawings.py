@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from aerie_app.db import session_scope
-from aerie_app.errors import AerieError, BadRequest, RateLimited, Unprocessable
+from aerie_app.errors import AerieError, BadRequest, NotFound, RateLimited, Unprocessable
 from aerie_app.integrations.onshape import (
     OnshapeClient,
     OnshapeRef,
@@ -247,7 +247,8 @@ def request_drawing(session: Session, part_id: int, *, refresh: bool) -> Drawing
     Guarantees: only hand parts have drawings (else BadRequest); while an export runs for the
     part the answer is PENDING (refresh or not, and no second export starts); without
     ``refresh`` a current PDF file is READY; otherwise the part needs a valid Onshape URL
-    (else BadRequest / ValidationFailed), an unretried failure for that URL is FAILED, and
+    (else NotFound, or BadRequest when ``refresh`` asked for a fetch; ValidationFailed for a
+    malformed URL), an unretried failure for that URL is FAILED, and
     anything else queues an export and is PENDING.
     """
     part = parts.get_part(session, part_id)
@@ -260,6 +261,12 @@ def request_drawing(session: Session, part_id: int, *, refresh: bool) -> Drawing
     if stored is not None and not refresh:
         return DrawingStatus(DrawingState.READY, file=stored)
     if not part.onshape_url:
+        if not refresh:
+            # Nothing stored and nowhere to fetch from: the old API's (and its clients') 404.
+            raise NotFound(
+                "This part has no drawing: upload a PDF or set its Onshape URL",
+                {"field": "onshapeUrl"},
+            )
         raise BadRequest(
             "This part has no Onshape URL to fetch its drawing from", {"field": "onshapeUrl"}
         )

@@ -416,12 +416,24 @@ def test_non_hand_part_is_400(api: Api, fake: FakeOnshape, part_type: str | None
     assert fake.seen == []
 
 
-def test_no_onshape_url_is_400(api: Api, fake: FakeOnshape) -> None:
+def test_no_file_and_no_onshape_url_is_404_as_in_the_old_api(api: Api, fake: FakeOnshape) -> None:
+    # Legacy contract: "nothing available → 404"; old clients show "no drawing" on it.
     pid = hand_part(api, url=None)
-    for url in (f"/api/parts/{pid}/drawing", f"/api/parts/{pid}/drawing?refresh=true"):
-        response = api.get(url)
-        assert response.status_code == 400
-        assert "no Onshape URL" in response.json()["error"]
+    response = api.get(f"/api/parts/{pid}/drawing")
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "This part has no drawing: upload a PDF or set its Onshape URL",
+        "details": {"field": "onshapeUrl"},
+    }
+    assert fake.seen == []
+
+
+def test_refresh_without_onshape_url_is_400(api: Api, fake: FakeOnshape) -> None:
+    # Legacy contract: "refresh=true forces it; no Onshape URL → 400".
+    pid = hand_part(api, url=None)
+    response = api.get(f"/api/parts/{pid}/drawing?refresh=true")
+    assert response.status_code == 400
+    assert "no Onshape URL" in response.json()["error"]
     assert fake.seen == []
 
 
