@@ -1,4 +1,4 @@
-"""Aerie's tables and enums: Part, PartEvent, PartFile, ApiKey, UiSession."""
+"""Aerie's tables and enums: Part, PartEvent, PartFile, ApiKey, UiSession; throttle_event."""
 
 from __future__ import annotations
 
@@ -238,3 +238,21 @@ class Preset(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20, index=True)
     value: str = Field(max_length=200)
+
+
+# Working state, not data: kept out of SQLModel.metadata, so backups and restores never see it
+# (alembic's environment compares both metadata objects with the migrations).
+EPHEMERAL = sa.MetaData()
+
+throttle_event = sa.Table(
+    "throttle_event",
+    EPHEMERAL,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # "auth" (failed key or session), "check" (the /auth/check probe).
+    sa.Column("bucket", sa.String(16), nullable=False),
+    # The client address as services.throttle.client_address gives it.
+    sa.Column("client", sa.String(64), nullable=False),
+    # Epoch seconds: compared across processes, and the same on every dialect.
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_throttle_event_lookup", "bucket", "client", "at"),
+)

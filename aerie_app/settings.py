@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 VERSION = "0.1.0"
 
@@ -63,6 +67,12 @@ class Settings(BaseSettings):
     auth_fail_limit: int = Field(
         10, ge=1, description="Failed API-key attempts per client per minute before 429."
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies whose `X-Forwarded-For` is believed, as IPs or CIDR networks "
+        "(comma-separated or JSON): `127.0.0.1,10.0.0.0/8`. A request from one of them is counted "
+        "against the rightmost address in that header that is not a trusted proxy.",
+    )
     onshape_base_url: str = Field(
         "https://cad.onshape.com", description="Onshape API base URL (drawings)."
     )
@@ -94,6 +104,31 @@ class Settings(BaseSettings):
         7, ge=1, description="Backup archives kept in the backup folder; older ones are deleted."
     )
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        """A comma-separated list or a JSON array; each entry an IP address or CIDR network."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    raise ValueError("not a JSON array of addresses") from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        networks = []
+        for entry in value:
+            try:
+                networks.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+        return networks
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -112,6 +147,12 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def redis_url() -> str | None:
+    """Redis shared by the workers, if any: ``REDIS_URL`` (as the README names it) or Reflex's own
+    ``REFLEX_REDIS_URL``. Not an ``AERIE_`` setting: it belongs to the deployment, not to Aerie."""
+    return os.environ.get("REDIS_URL") or os.environ.get("REFLEX_REDIS_URL") or None
 
 
 def settings_table() -> str:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from aerie_app import models  # noqa: F401  (registers the tables)
+from aerie_app import models  # registers the tables
 from aerie_app.db import make_engine
 from aerie_app.settings import get_settings
 from alembic import context
 
 config = context.config
 url = config.attributes.get("database_url") or get_settings().resolved_database_url
-target_metadata = SQLModel.metadata
+# Tables of the data model, and working state (throttle counts) that backups leave out.
+target_metadata = [SQLModel.metadata, models.EPHEMERAL]
 # Created by hand in migrations (search index, composite index): not part of the models.
 MANUAL = ("part_search", "ix_part_category_created", "ix_part_search_trgm")
 

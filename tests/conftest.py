@@ -84,7 +84,7 @@ def pg_database() -> Iterator[str]:
     drop_pg_database(name)
 
 
-TABLES = "part_event, part_worker, part_file, ui_session, preset, api_key, part"
+TABLES = "part_event, part_worker, part_file, ui_session, preset, api_key, part, throttle_event"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
@@ -112,6 +112,9 @@ def aerie_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AERIE_DATA_DIR", str(data))
     monkeypatch.setenv("AERIE_DATABASE_URL", database_url)
     monkeypatch.setenv("AERIE_API_KEY", ADMIN_KEY)
+    # Throttle counts live in this test's database, not in a Redis the shell may point at.
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
     reset_caches()
     from aerie_app.db import session_scope
     from aerie_app.services import keys

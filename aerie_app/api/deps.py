@@ -1,4 +1,7 @@
-"""Request dependencies: the database session and the caller (API key), with failed-auth throttling."""
+"""Request dependencies: the database session and the caller (API key), with failed-auth throttling.
+
+The throttle (counts shared by all workers, who is refused and why) is services/throttle.py.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,11 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from aerie_app.db import get_engine
-from aerie_app.errors import AuthRequired, Forbidden, InvalidApiKey, RateLimited
+from aerie_app.errors import AuthRequired, Forbidden
 from aerie_app.models import Scope
-from aerie_app.services import keys
+from aerie_app.services import keys, throttle
 from aerie_app.services.keys import Principal
 from aerie_app.services.throttle import auth_checks, failed_auth
-from aerie_app.settings import get_settings
 
 
 def get_session() -> Iterator[Session]:
@@ -28,7 +30,9 @@ __all__ = ["SessionDep", "auth_checks", "failed_auth"]
 
 
 def client_id(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer, or what trusted proxies forwarded (see throttle.client_address)."""
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for")) or None
+    return throttle.client_address(request.client.host if request.client else None, forwarded)
 
 
 async def _raw_key(request: Request) -> str | None:
@@ -50,28 +54,16 @@ async def _raw_key(request: Request) -> str | None:
 
 async def current_principal(request: Request, session: SessionDep) -> Principal:
     client = client_id(request)
-    limit = get_settings().auth_fail_limit
-    failures, retry = failed_auth.count(client)
-    if failures >= limit:
-        raise RateLimited("Too many failed API-key attempts; wait and try again", retry)
     raw = await _raw_key(request)
     if not raw:
         cookie = request.cookies.get(keys.SESSION_COOKIE)
         if cookie and request.method in ("GET", "HEAD"):
             # The signed-in browser loading a model, thumbnail or drawing: reads only.
-            try:
-                principal = keys.resolve_session(session, cookie)
-            except InvalidApiKey:
-                failed_auth.add(client)
-                raise
+            principal = throttle.resolve_session(session, cookie, client)
             request.state.principal = principal
             return principal
         raise AuthRequired("API key required", {"header": "X-API-Key"})
-    try:
-        principal = keys.verify_key(session, raw)
-    except InvalidApiKey:
-        failed_auth.add(client)
-        raise
+    principal = throttle.verify_key(session, raw, client)
     request.state.principal = principal
     return principal
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +44,17 @@ class Principal:
 
 def new_raw_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+_GENERATED = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]{43}")
+
+
+def looks_generated(raw: str) -> bool:
+    """Shaped like :func:`new_raw_key`'s output (256 random bits): no point throttling guesses of it.
+
+    Decided from the caller's own input only, never from what is stored, so it reveals nothing.
+    """
+    return _GENERATED.fullmatch(raw or "") is not None
 
 
 def create_key(

@@ -5,12 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from aerie_app.db import session_scope
-from aerie_app.errors import AerieError
+from aerie_app.errors import AerieError, RateLimited
 from aerie_app.models import Scope
-from aerie_app.services import keys
+from aerie_app.services import keys, throttle
 from aerie_app.services.keys import SESSION_COOKIE
-from aerie_app.services.throttle import failed_auth
-from aerie_app.settings import get_settings
 
 
 class AuthState(rx.State):
@@ -64,16 +62,17 @@ class AuthState(rx.State):
     @rx.event
     def sign_in(self, form: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
         raw = (form or {}).get("key", self.key_input).strip()
-        client = self.router.session.client_ip or "ui"
-        tries, retry = failed_auth.count(client)
-        if tries >= get_settings().auth_fail_limit:
-            self.error = f"Too many wrong keys; try again in {int(retry) + 1} s."
-            return None
+        # The websocket's peer (Reflex's trusted_proxy_hops stays 0), then the API's proxy rule.
+        router = self.router
+        forwarded = router.headers.raw_headers.get("x-forwarded-for")
+        client = throttle.client_address(router.session.client_ip, forwarded)
         with session_scope() as session:
             try:
-                principal = keys.verify_key(session, raw)
+                principal = throttle.verify_key(session, raw, client)
+            except RateLimited as exc:
+                self.error = f"Too many wrong keys; try again in {int(exc.retry_after) + 1} s."
+                return None
             except AerieError:
-                failed_auth.add(client)
                 self.error = "That access key is not valid."
                 return None
             self.token = keys.open_session(session, principal)
