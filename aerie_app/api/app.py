@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aerie_app.api.boundary import check_request
+from aerie_app.api.limits import BodyLimit, BodyTooLarge, too_large
 from aerie_app.db import check_database
-from aerie_app.errors import AerieError, RateLimited, TooLarge
+from aerie_app.errors import AerieError, RateLimited
 from aerie_app.settings import VERSION, get_settings
 
 log = logging.getLogger("aerie.api")
@@ -49,49 +50,6 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
     return field, message
 
 
-class BodyLimit:
-    """Refuses request bodies over the limit with 413, whether or not Content-Length is sent."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(("/api", "/_upload")):
-            await self.app(scope, receive, send)
-            return
-        settings = get_settings()
-        path = scope["path"].rstrip("/")
-        upload = path.endswith(("/upload", "/views")) or path.startswith("/_upload")
-        limit = settings.max_upload_bytes + 64 * 1024 if upload else settings.max_request_kb * 1024
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            await _reject(send, limit)
-            return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLargeSignal()
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLargeSignal:
-            if not started:
-                await _reject(send, limit)
-
-
 class WorkerHeader:
     """Adds ``X-Aerie-Worker`` (this process id): which worker answered, for operators and tests.
 
@@ -114,30 +72,6 @@ class WorkerHeader:
             await send(message)
 
         await self.app(scope, receive, send_with_header)
-
-
-class _TooLargeSignal(StarletteHTTPException):
-    """Raised from ``receive``; an HTTPException so FastAPI's body reader passes it through."""
-
-    def __init__(self) -> None:
-        super().__init__(413, "Payload too large")
-
-
-async def _reject(send: Send, limit: int) -> None:
-    exc = TooLarge("Payload too large", {"limitBytes": limit})
-    response = error_response(exc)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(response.body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": bytes(response.body)})
 
 
 def create_api() -> FastAPI:
@@ -170,6 +104,10 @@ def create_api() -> FastAPI:
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyTooLarge):
+            response = error_response(too_large(exc.limit))
+            response.headers["Connection"] = "close"
+            return response
         message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
         return JSONResponse(
             {"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
