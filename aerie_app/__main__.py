@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from aerie_app.settings import get_settings
+from aerie_app.settings import ConfigError, check_settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +57,24 @@ def serve(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover - exec does not return
 
 
+def _config_problems(args: argparse.Namespace) -> list[str]:
+    """Every bad setting, one line each (``AERIE_API_KEY: must be at least 16 characters``).
+
+    Checked before any command runs, and so before ``serve`` hands over to Reflex: the app
+    process it starts reads the same environment and cannot fail on it with a traceback.
+    """
+    problems = []
+    try:
+        check_settings()
+    except ConfigError as exc:
+        problems += exc.lines
+    if args.command == "serve":
+        port = str(args.port) if args.port is not None else os.environ.get("PORT", "3000")
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            problems.append("PORT: must be a port number between 1 and 65535")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aerie_app", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     p_legacy.add_argument("--db", type=Path, required=True, help="the old app's parts.db")
     p_legacy.add_argument("--uploads", type=Path, default=None, help="its uploads/ folder")
     args = parser.parse_args(argv)
+    problems = _config_problems(args)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 2
 
     if args.command == "serve":
         return serve(args)

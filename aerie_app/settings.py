@@ -5,20 +5,27 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 VERSION = "0.1.0"
+API_KEY_MIN_LENGTH = 16
+# The drivers requirements.txt installs.
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 
 
 class Settings(BaseSettings):
     """Every knob Aerie has. The README's configuration table is checked against this class by a test."""
 
-    model_config = SettingsConfigDict(env_prefix="AERIE_", extra="ignore")
+    # An empty variable (``AERIE_BACKUP_DIR=``) means unset, not "" (which would be the cwd).
+    model_config = SettingsConfigDict(env_prefix="AERIE_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(
         Path("data"),
@@ -31,6 +38,7 @@ class Settings(BaseSettings):
     )
     api_key: SecretStr | None = Field(
         None,
+        min_length=API_KEY_MIN_LENGTH,
         description="When set, this value is the admin API key (stored hashed). "
         "When unset, a key is generated on first start and printed once.",
     )
@@ -41,7 +49,10 @@ class Settings(BaseSettings):
         1024, ge=1, description="Largest accepted JSON request body, in KB (larger: 413)."
     )
     conversion_timeout_s: float = Field(
-        120.0, gt=0, description="Wall-clock limit for one STEP→GLB conversion, in seconds."
+        120.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Wall-clock limit for one STEP→GLB conversion, in seconds.",
     )
     conversion_memory_mb: int = Field(
         3072, ge=256, description="Memory cap of one conversion worker process, in MB."
@@ -60,7 +71,7 @@ class Settings(BaseSettings):
         description="Backend worker processes of `make run`; 0 = Reflex's default "
         "(1, or 2×cores+1 when `REDIS_URL` is set). More than 1 needs `REDIS_URL`.",
     )
-    cors_origins: list[str] = Field(
+    cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description='Origins allowed to call the API from another site, as JSON: `["https://shop.example"]`.',
     )
@@ -79,16 +90,21 @@ class Settings(BaseSettings):
     onshape_access_key: SecretStr | None = Field(None, description="Onshape API access key.")
     onshape_secret_key: SecretStr | None = Field(None, description="Onshape API secret key.")
     onshape_timeout_s: float = Field(
-        30.0, gt=0, description="Limit for one HTTP request to Onshape, in seconds."
+        30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Limit for one HTTP request to Onshape, in seconds.",
     )
     onshape_poll_interval_s: float = Field(
         2.0,
         gt=0,
+        allow_inf_nan=False,
         description="Pause between checks of a running Onshape drawing export, in seconds.",
     )
     onshape_max_wait_s: float = Field(
         180.0,
         gt=0,
+        allow_inf_nan=False,
         description="Longest wait for Onshape to finish exporting one drawing, in seconds (then it fails).",
     )
     backup_dir: Path | None = Field(
@@ -129,6 +145,58 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
         return networks
 
+    @field_validator("data_dir", "backup_dir", mode="after")
+    @classmethod
+    def _folder(cls, value: Path | None) -> Path | None:
+        if value is not None and value.exists() and not value.is_dir():
+            raise ValueError("must be a folder, but a file is in the way")
+        return value
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            driver = ""
+        if driver not in DATABASE_DRIVERS:
+            raise ValueError(
+                "must be a database URL starting sqlite:/// or postgresql+psycopg://, "
+                "e.g. postgresql+psycopg://aerie@127.0.0.1:5432/aerie"
+            )
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        rule = 'must be a JSON list of origins, e.g. ["https://shop.example"]'
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError(rule) from None
+        if not isinstance(value, list) or not all(
+            isinstance(o, str) and re.fullmatch(r"https?://[^/\s]+", o) for o in value
+        ):
+            raise ValueError(rule)
+        return value
+
+    @field_validator("onshape_base_url", mode="after")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
+            raise ValueError("must be an http(s) URL, e.g. https://cad.onshape.com")
+        return value
+
+    @field_validator("onshape_access_key", "onshape_secret_key", mode="after")
+    @classmethod
+    def _key_text(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"\S+", value.get_secret_value()):
+            raise ValueError("must not contain spaces, line breaks or control characters")
+        return value
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -147,6 +215,64 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+class ConfigError(Exception):
+    """Settings that break their rules: one line per setting, ``AERIE_NAME: the rule``."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def check_settings() -> Settings:
+    """:func:`get_settings`, with bad values turned into a :class:`ConfigError` in plain words."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors())) from None
+    except SettingsError as exc:
+        # pydantic-settings could not even decode a value: 'error parsing value for field "x" ...'
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = f"AERIE_{match.group(1).upper()}" if match else "AERIE_*"
+        raise ConfigError([f"{name}: is not in the expected format ({exc})"]) from None
+
+
+# pydantic's error types, as a rule a person reads
+_RULES = {
+    "too_short": "must be at least {min_length} characters",
+    "string_too_short": "must be at least {min_length} characters",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_parsing": "must be true or false",
+    "path_type": "must be a folder path",
+}
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _describe(errors: list[Any]) -> list[str]:
+    lines: dict[str, str] = {}
+    for error in errors:
+        name = f"AERIE_{str(error['loc'][0]).upper()}" if error.get("loc") else "AERIE_*"
+        if name in lines:
+            continue  # one line per setting: the first rule it breaks
+        rule = _RULES.get(error["type"])
+        if rule is not None:
+            ctx = {k: _number(v) for k, v in (error.get("ctx") or {}).items()}
+            text = rule.format(**ctx)
+        else:
+            text = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        lines[name] = f"{name}: {text}"
+    return list(lines.values())
 
 
 def redis_url() -> str | None:

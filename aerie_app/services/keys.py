@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from aerie_app.db import begin_write
 from aerie_app.errors import InvalidApiKey, NotFound, ValidationFailed
 from aerie_app.models import ApiKey, Scope, UiSession, utcnow
+from aerie_app.settings import API_KEY_MIN_LENGTH
 
 KEY_PREFIX = "aerie_"
 SESSION_COOKIE = "aerie_session"
@@ -65,8 +66,10 @@ def create_key(
     if not name or len(name) > 100:
         raise ValidationFailed("name", "Key name is required (at most 100 characters)")
     raw = raw or new_raw_key()
-    if len(raw) < 16:
-        raise ValidationFailed("key", "An API key must be at least 16 characters")
+    if len(raw) < API_KEY_MIN_LENGTH:
+        raise ValidationFailed(
+            "key", f"An API key must be at least {API_KEY_MIN_LENGTH} characters"
+        )
     digest = hash_key(raw)
     begin_write(session)
     existing = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
