@@ -25,8 +25,17 @@ $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	@rm -f $(VENV)/.dev-*; touch $@
 
-install: $(RUNTIME_STAMP)
-install-dev: $(DEV_STAMP)
+# The Khronos glTF validator every converted model passes before it is published (npm package,
+# installed with the venv's bun from the lock file).
+VALIDATOR := aerie_app/cad/gltf-validator
+VALIDATOR_STAMP := $(VALIDATOR)/node_modules/.installed-$(shell cat $(VALIDATOR)/package.json $(VALIDATOR)/bun.lock | sha1sum | cut -c1-12)
+
+$(VALIDATOR_STAMP): $(RUNTIME_STAMP) $(VALIDATOR)/package.json $(VALIDATOR)/bun.lock
+	cd $(VALIDATOR) && $(CURDIR)/$(VENV)/bin/bun install --frozen-lockfile --no-progress
+	@rm -f $(VALIDATOR)/node_modules/.installed-*; touch $@
+
+install: $(RUNTIME_STAMP) $(VALIDATOR_STAMP)
+install-dev: $(DEV_STAMP) $(VALIDATOR_STAMP)
 
 ## Serve Aerie in production mode on one port (UI at /, REST API under /api).
 run: install

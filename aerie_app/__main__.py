@@ -22,7 +22,7 @@ def _bootstrap(port: int) -> None:
     configured = settings.api_key.get_secret_value() if settings.api_key else None
     with session_scope() as session:
         raw = keys.bootstrap_admin(session, configured=configured)
-    print(f"Aerie data folder: {settings.data_dir.resolve()}", flush=True)
+    print(f"Aerie data folder: {settings.data_dir}", flush=True)
     if raw:
         # Printed once, to the terminal only: it is stored hashed and cannot be shown again.
         print("=" * 72, flush=True)
@@ -46,9 +46,14 @@ def reflex_env() -> dict[str, str]:
 def serve(args: argparse.Namespace) -> int:
     port = int(args.port or os.environ.get("PORT", "3000"))
     _bootstrap(port)
-    env = reflex_env() | {"PORT": str(port)}
-    if get_settings().workers:
-        env["GRANIAN_WORKERS"] = str(get_settings().workers)
+    settings = get_settings()
+    # The app runs from the repository root (Reflex needs it); pin the folders resolved here, in
+    # the caller's working directory, so both processes and every converter agree on them.
+    env = reflex_env() | {"PORT": str(port), "AERIE_DATA_DIR": str(settings.data_dir)}
+    if settings.backup_dir is not None:
+        env["AERIE_BACKUP_DIR"] = str(settings.backup_dir)
+    if settings.workers:
+        env["GRANIAN_WORKERS"] = str(settings.workers)
     cmd = [sys.executable, "-m", "reflex", "run", "--env", args.env, "--loglevel", "warning"]
     if args.env == "prod":
         cmd += ["--single-port", "--frontend-port", str(port)]

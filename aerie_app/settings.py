@@ -120,6 +120,16 @@ class Settings(BaseSettings):
         7, ge=1, description="Backup archives kept in the backup folder; older ones are deleted."
     )
 
+    @field_validator("data_dir", "backup_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        """Folders are resolved once, here, against the working directory at start.
+
+        Every path derived from them (blobs, models, staging folders handed to a converter
+        process that runs elsewhere) is then absolute, whatever any process's working directory.
+        """
+        return None if value is None else value.expanduser().resolve()
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxy_list(cls, value: object) -> object:
@@ -201,7 +211,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'aerie.db').resolve()}"
+        return f"sqlite:///{self.data_dir / 'aerie.db'}"
 
     @property
     def files_dir(self) -> Path:

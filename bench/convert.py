@@ -77,14 +77,14 @@ def _run_child(kind: str, step: Path, out: Path) -> dict[str, Any]:
 def _glb_facts(glb: Path) -> dict[str, Any]:
     import trimesh
 
-    from aerie_app.cad.convert import _glb_colours_and_names, read_glb_json
+    from aerie_app.cad.glb import colours_and_names, read_glb_json
 
     scene = trimesh.load(str(glb), force="scene", process=False)
     triangles = 0
     for node in scene.graph.nodes_geometry:
         _, geom_name = scene.graph[node]
         triangles += len(scene.geometry[geom_name].faces)
-    colours, named = _glb_colours_and_names(read_glb_json(glb))
+    colours, named = colours_and_names(read_glb_json(glb))
     lo, hi = scene.bounds
     return {
         "bytes": glb.stat().st_size,

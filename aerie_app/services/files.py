@@ -135,22 +135,30 @@ def _no_geometry() -> dict[str, Any]:
 def _initial_conversion(
     session: Session, kind: FileKind, sha: str
 ) -> tuple[ConversionStatus, dict[str, Any] | None, str | None]:
-    """Identical files are converted once: reuse a finished result for the same hash."""
+    """Identical files are converted once: reuse a finished model for the same hash.
+
+    A failure is not reused: uploading content whose conversion failed tries again (the cause
+    may have been the server's, not the file's), and so do the other revisions with that content,
+    so every part showing it gets the new outcome.
+    """
     if kind is not FileKind.STEP:
         return ConversionStatus.NONE, None, None
     done = session.exec(
         select(PartFile).where(
             PartFile.sha256 == sha,
-            col(PartFile.conversion_status).in_(
-                [ConversionStatus.READY.value, ConversionStatus.FAILED.value]
-            ),
+            PartFile.conversion_status == ConversionStatus.READY.value,
         )
     ).first()
-    if done is not None and (
-        done.conversion_status == ConversionStatus.FAILED.value
-        or (storage.model_dir(sha) / "model.glb").exists()
-    ):
-        return ConversionStatus(done.conversion_status), done.facts, done.conversion_error
+    if done is not None and (storage.model_dir(sha) / "model.glb").exists():
+        return ConversionStatus.READY, done.facts, None
+    session.execute(
+        sa.update(PartFile)
+        .where(
+            col(PartFile.sha256) == sha,
+            col(PartFile.conversion_status) == ConversionStatus.FAILED.value,
+        )
+        .values(conversion_status=ConversionStatus.QUEUED.value, conversion_error=None)
+    )
     return ConversionStatus.QUEUED, None, None
 
 

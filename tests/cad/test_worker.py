@@ -46,10 +46,10 @@ def _entries(out_dir: Path) -> list[str]:
     return sorted(p.name for p in out_dir.rglob("*")) if out_dir.exists() else []
 
 
-def test_successful_job_writes_everything(corpus_dir: Path, tmp_path: Path) -> None:
+def test_successful_job_writes_everything(steps: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_conversion_job(
-        corpus_dir / "ctre_canivore.step", out, timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB
+        steps / "coloured_assembly.step", out, timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB
     )
     assert result.glb_path == out / "model.glb"
     assert result.thumbnail_path == out / "thumb.png"
@@ -61,18 +61,18 @@ def test_successful_job_writes_everything(corpus_dir: Path, tmp_path: Path) -> N
     assert result.glb_path.read_bytes()[:4] == b"glTF"
     with Image.open(result.thumbnail_path) as im:
         assert im.size == (256, 256)
-    assert result.facts.triangles == 16_996
+    assert result.facts.triangles > 100 and result.facts.solids == 2
     assert result.facts.glb_bytes == result.glb_path.stat().st_size
-    assert result.facts.colours > 1
+    assert result.facts.colours == 2
     assert result.seconds > 0
     assert result.peak_rss_kb > 50_000  # OCP alone is a few hundred MB: this is the child's figure
     assert result.warnings == []
 
 
-def test_job_without_thumbnail(corpus_dir: Path, tmp_path: Path) -> None:
+def test_job_without_thumbnail(steps: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_conversion_job(
-        corpus_dir / "gobilda_shaft_6mmD_70mm.step",
+        steps / "plate_with_holes.step",
         out,
         timeout_s=TIMEOUT_S,
         memory_mb=MEMORY_MB,
@@ -110,11 +110,8 @@ def test_missing_file(tmp_path: Path) -> None:
     assert message.startswith("The STEP file could not be read")
 
 
-def test_truncated_step(corpus_dir: Path, tmp_path: Path) -> None:
-    data = (corpus_dir / "ctre_canivore.step").read_bytes()
-    step = tmp_path / "half.step"
-    step.write_bytes(data[: len(data) // 2])
-    message = _expect_failure(step, tmp_path / "out")
+def test_truncated_step(steps: Path, tmp_path: Path) -> None:
+    message = _expect_failure(steps / "truncated.step", tmp_path / "out")
     assert message.startswith(("The STEP file could not be read", "No solids found"))
 
 
@@ -122,6 +119,12 @@ def test_valid_step_without_solids(tmp_path: Path) -> None:
     step = tmp_path / "nosolid.step"
     step.write_text(NO_SOLIDS_STEP)
     assert _expect_failure(step, tmp_path / "out") == "No solids found in the STEP file"
+
+
+def test_sketch_only_step(steps: Path, tmp_path: Path) -> None:
+    assert _expect_failure(steps / "no_solids.step", tmp_path / "out") == (
+        "No solids found in the STEP file"
+    )
 
 
 def test_big_garbage_with_valid_header(tmp_path: Path) -> None:
@@ -156,44 +159,38 @@ def test_big_garbage_with_valid_header(tmp_path: Path) -> None:
     ), message
 
 
-def test_timeout(corpus_dir: Path, tmp_path: Path) -> None:
+def test_timeout(steps: Path, tmp_path: Path) -> None:
     started = time.monotonic()
-    message = _expect_failure(
-        corpus_dir / "ctre_minion_motor.step", tmp_path / "out", timeout_s=0.3
-    )
+    message = _expect_failure(steps / "many_faces.step", tmp_path / "out", timeout_s=0.3)
     assert message == "Conversion timed out after 0.3 s"
     assert time.monotonic() - started < 5
 
 
-def test_memory_cap(corpus_dir: Path, tmp_path: Path) -> None:
+def test_memory_cap(steps: Path, tmp_path: Path) -> None:
     # OCP alone maps ~600 MB of address space: 400 MB cannot hold a conversion.
-    message = _expect_failure(corpus_dir / "ctre_canivore.step", tmp_path / "out", memory_mb=400)
+    message = _expect_failure(steps / "coloured_assembly.step", tmp_path / "out", memory_mb=400)
     assert message == "The converter ran out of memory (cap 400 MB)"
 
 
-def test_crash_is_contained(
-    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_crash_is_contained(steps: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CRASH_ENV, "1")
-    message = _expect_failure(corpus_dir / "ctre_mag_encoder_magnet.step", tmp_path / "out")
+    message = _expect_failure(steps / "bent_bracket.step", tmp_path / "out")
     assert message == "The converter crashed (signal 11)"
 
 
-def test_failure_keeps_previous_outputs(corpus_dir: Path, tmp_path: Path) -> None:
+def test_failure_keeps_previous_outputs(steps: Path, tmp_path: Path) -> None:
     """A failed re-conversion must not damage the model a part already has."""
     out = tmp_path / "out"
     first = run_conversion_job(
-        corpus_dir / "gobilda_spacer_plastic_8mm.step",
+        steps / "plate_with_holes.step",
         out,
         timeout_s=TIMEOUT_S,
         memory_mb=MEMORY_MB,
         thumbnail=False,
     )
     before = first.glb_path.read_bytes()
-    bad = tmp_path / "bad.step"
-    bad.write_text(NO_SOLIDS_STEP)
     with pytest.raises(ConversionFailed):
-        run_conversion_job(bad, out, timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB)
+        run_conversion_job(steps / "no_solids.step", out, timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB)
     assert _entries(out) == ["model.glb"]
     assert first.glb_path.read_bytes() == before
 
@@ -244,9 +241,9 @@ def _warm(p: WarmPool, memory_mb: int = MEMORY_MB) -> int:
 
 
 def test_second_job_runs_in_a_spare_with_identical_results(
-    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
+    steps: Path, tmp_path: Path, fresh_pool: WarmPool
 ) -> None:
-    step = corpus_dir / "ctre_talon_tach_bracket_tall.step"
+    step = steps / "bent_bracket.step"
     kw: dict[str, Any] = {"timeout_s": TIMEOUT_S, "memory_mb": MEMORY_MB, "thumbnail": False}
     first = run_conversion_job(step, tmp_path / "a", **kw)
     assert first.worker == "cold" and "import" in first.timings_s  # the pool was empty
@@ -266,11 +263,11 @@ def test_second_job_runs_in_a_spare_with_identical_results(
     assert _entries(tmp_path / "b") == _entries(tmp_path / "c") == ["model.glb"]
 
 
-def test_spare_job_with_thumbnails(corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool) -> None:
+def test_spare_job_with_thumbnails(steps: Path, tmp_path: Path, fresh_pool: WarmPool) -> None:
     _warm(fresh_pool)
     out = tmp_path / "out"
     result = run_conversion_job(
-        corpus_dir / "gobilda_spacer_plastic_8mm.step",
+        steps / "plate_with_holes.step",
         out,
         timeout_s=TIMEOUT_S,
         memory_mb=MEMORY_MB,
@@ -280,11 +277,9 @@ def test_spare_job_with_thumbnails(corpus_dir: Path, tmp_path: Path, fresh_pool:
     assert result.warnings == []
 
 
-def test_prewarm_off_starts_no_spare(
-    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
-) -> None:
+def test_prewarm_off_starts_no_spare(steps: Path, tmp_path: Path, fresh_pool: WarmPool) -> None:
     result = run_conversion_job(
-        corpus_dir / "gobilda_shaft_6mmD_70mm.step",
+        steps / "plate_with_holes.step",
         tmp_path / "out",
         timeout_s=TIMEOUT_S,
         memory_mb=MEMORY_MB,
@@ -296,66 +291,64 @@ def test_prewarm_off_starts_no_spare(
     assert _spare_children() == []
 
 
-def test_timeout_in_a_spare(corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool) -> None:
+def test_timeout_in_a_spare(steps: Path, tmp_path: Path, fresh_pool: WarmPool) -> None:
     pid = _warm(fresh_pool)
     started = time.monotonic()
-    message = _expect_failure(
-        corpus_dir / "ctre_minion_motor.step", tmp_path / "out", timeout_s=0.3
-    )
+    message = _expect_failure(steps / "many_faces.step", tmp_path / "out", timeout_s=0.3)
     assert message == "Conversion timed out after 0.3 s"
     assert time.monotonic() - started < 5
     assert pid not in fresh_pool.pids() and _gone(pid, within_s=1)
     # The next job still runs, in the spare started while the first one was killed.
     assert fresh_pool.wait_ready(MEMORY_MB, timeout_s=60)
     result = run_conversion_job(
-        corpus_dir / "gobilda_shaft_6mmD_70mm.step",
+        steps / "plate_with_holes.step",
         tmp_path / "next",
         timeout_s=TIMEOUT_S,
         memory_mb=MEMORY_MB,
         thumbnail=False,
     )
-    assert result.worker == "spare" and result.facts.triangles == 178
+    assert result.worker == "spare" and result.facts.bbox_mm == {"x": 120.0, "y": 80.0, "z": 6.0}
 
 
 def test_crash_in_a_spare_is_contained(
-    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_pool: WarmPool
+    steps: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_pool: WarmPool
 ) -> None:
     pid = _warm(fresh_pool)  # started before the flag was set: the flag travels with the job
     monkeypatch.setenv(CRASH_ENV, "1")
     taken = fresh_pool.stats["taken"]
-    message = _expect_failure(corpus_dir / "ctre_mag_encoder_magnet.step", tmp_path / "out")
+    message = _expect_failure(steps / "bent_bracket.step", tmp_path / "out")
     assert message == "The converter crashed (signal 11)"
     assert fresh_pool.stats["taken"] == taken + 1 and _gone(pid, within_s=1)
     # The replacement was started while the flag was set; it must not inherit it.
     monkeypatch.delenv(CRASH_ENV)
     assert fresh_pool.wait_ready(MEMORY_MB, timeout_s=60)
     result = run_conversion_job(
-        corpus_dir / "ctre_mag_encoder_magnet.step",
+        steps / "bent_bracket.step",
         tmp_path / "next",
         timeout_s=TIMEOUT_S,
         memory_mb=MEMORY_MB,
         thumbnail=False,
     )
-    assert result.worker == "spare" and result.facts.triangles == 828
+    assert result.worker == "spare" and result.facts.bbox_mm == {"x": 50.0, "y": 30.0, "z": 40.0}
 
 
 def test_out_of_memory_in_a_spare_while_importing(
-    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
+    steps: Path, tmp_path: Path, fresh_pool: WarmPool
 ) -> None:
     # OCP alone maps ~600 MB: the spare's imports fail under 400 MB, and its job reports that.
     cap = 400
     fresh_pool.replenish(cap, 2)
     assert fresh_pool.wait_ready(cap, timeout_s=60)
     assert not fresh_pool._idle[0].imports_ok
-    message = _expect_failure(corpus_dir / "ctre_canivore.step", tmp_path / "out", memory_mb=cap)
+    message = _expect_failure(steps / "coloured_assembly.step", tmp_path / "out", memory_mb=cap)
     assert message == f"The converter ran out of memory (cap {cap} MB)"
     assert fresh_pool.stats["taken_ready"] == 1
 
 
 def test_out_of_memory_in_a_spare_while_converting(
-    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
+    steps: Path, tmp_path: Path, fresh_pool: WarmPool
 ) -> None:
-    # The cap must hold the imports but not a conversion of the largest corpus file. What the
+    # The cap must hold the imports but not a conversion of the 14 MB many-faces plate. What the
     # imports take varies by machine, so measure a probe spare first and allow ~48 MB above it.
     # OCCT does not always report a failed allocation as such: it may die of SIGSEGV, or its
     # transfer swallows the failure and yields no shape. Either way the failure is contained.
@@ -369,9 +362,7 @@ def test_out_of_memory_in_a_spare_while_converting(
     fresh_pool.replenish(cap, 2)
     assert fresh_pool.wait_ready(cap, timeout_s=60)
     assert fresh_pool._idle[0].imports_ok
-    message = _expect_failure(
-        corpus_dir / "ctre_minion_motor.step", tmp_path / "out", memory_mb=cap
-    )
+    message = _expect_failure(steps / "many_faces.step", tmp_path / "out", memory_mb=cap)
     assert message in (
         f"The converter ran out of memory (cap {cap} MB)",
         "The converter crashed (signal 11)",
@@ -381,19 +372,17 @@ def test_out_of_memory_in_a_spare_while_converting(
     # The spare started meanwhile (same cap) still converts a small part.
     assert fresh_pool.wait_ready(cap, timeout_s=60)
     result = run_conversion_job(
-        corpus_dir / "gobilda_shaft_6mmD_70mm.step",
+        steps / "plate_with_holes.step",
         tmp_path / "next",
         timeout_s=TIMEOUT_S,
         memory_mb=cap,
         thumbnail=False,
     )
-    assert result.worker == "spare" and result.facts.triangles == 178
+    assert result.worker == "spare" and result.facts.bbox_mm == {"x": 120.0, "y": 80.0, "z": 6.0}
 
 
-def test_spares_never_exceed_the_cap(
-    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool
-) -> None:
-    step = corpus_dir / "gobilda_shaft_6mmD_70mm.step"
+def test_spares_never_exceed_the_cap(steps: Path, tmp_path: Path, fresh_pool: WarmPool) -> None:
+    step = steps / "plate_with_holes.step"
     seen: list[int] = []
     stop = threading.Event()
 
@@ -433,9 +422,9 @@ def test_spares_never_exceed_the_cap(
 
 
 def test_dead_and_stale_spares_are_replaced(
-    corpus_dir: Path, tmp_path: Path, fresh_pool: WarmPool, monkeypatch: pytest.MonkeyPatch
+    steps: Path, tmp_path: Path, fresh_pool: WarmPool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    step = corpus_dir / "gobilda_shaft_6mmD_70mm.step"
+    step = steps / "plate_with_holes.step"
     kw: dict[str, Any] = {"timeout_s": TIMEOUT_S, "memory_mb": MEMORY_MB, "thumbnail": False}
     pid = _warm(fresh_pool)
     os.kill(pid, signal.SIGKILL)  # died while idle
@@ -499,3 +488,69 @@ def test_spares_die_with_their_parent(ending: str, tmp_path: Path) -> None:
         proc.wait()
     assert _gone(spare_pid, within_s=10)
     assert not Path(log).exists()  # removed by atexit, or by the spare itself on stdin EOF
+
+
+# ----------------------------------------------------------------------------- paths and reasons
+
+
+@pytest.mark.parametrize("prewarm", [True, False], ids=["spare", "cold"])
+def test_relative_paths_from_another_working_directory(
+    prewarm: bool,
+    steps: Path,
+    tmp_path: Path,
+    fresh_pool: WarmPool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The README's default data folder is relative (``data``): a spare started in the temp
+    folder must still find the job's files (every upload failed on the defaults before)."""
+    work = tmp_path / "server-cwd"
+    (work / "data" / "files").mkdir(parents=True)
+    (work / "data" / "part.step").write_bytes((steps / "plate_with_holes.step").read_bytes())
+    monkeypatch.chdir(work)
+    if prewarm:
+        _warm(fresh_pool)
+    result = run_conversion_job(
+        Path("data/part.step"),
+        Path("data/files/models/abc"),
+        timeout_s=TIMEOUT_S,
+        memory_mb=MEMORY_MB,
+        thumbnail=False,
+        prewarm=prewarm,
+    )
+    assert result.worker == ("spare" if prewarm else "cold")
+    assert result.glb_path == work / "data" / "files" / "models" / "abc" / "model.glb"
+    assert result.glb_path.is_file()
+
+
+def test_failure_reason_keeps_the_last_stderr_lines_without_paths() -> None:
+    from aerie_app.cad.worker import _last_lines
+
+    staging = Path("/srv/aerie/data/files/models/ab12/.staging-x1")
+    text = (
+        "warming up\n"
+        "Traceback (most recent call last):\n"
+        f'  File "/opt/venv/lib/python3.11/site-packages/OCP/x.py", line 3\n'
+        f"FileNotFoundError: [Errno 2] No such file or directory: '{staging}/result.json'\n"
+    )
+    tail = _last_lines(text, hide=(staging, staging.parent))
+    assert tail.startswith(": ") and "FileNotFoundError" in tail
+    assert "/srv" not in tail and "/opt" not in tail and "x.py" in tail
+    assert "<file>/result.json" in tail
+    assert _last_lines("", hide=()) == ""
+    assert len(_last_lines("x" * 5000, hide=())) < 410
+
+
+def test_a_model_the_validator_rejects_is_a_failed_conversion(
+    steps: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aerie_app.cad import validate
+
+    monkeypatch.setattr(
+        validate,
+        "validate",
+        lambda _path: validate.Report(1, 0, "INVALID_INDEX: Index must be a non-negative integer."),
+    )
+    message = _expect_failure(steps / "plate_with_holes.step", tmp_path / "out")
+    assert message == (
+        "The converted model is not valid glTF: INVALID_INDEX: Index must be a non-negative integer."
+    )
