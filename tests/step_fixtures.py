@@ -141,17 +141,21 @@ def no_solids(path: Path) -> None:
 
 
 def solid_with_loose_edges(path: Path) -> None:
-    """A 40 × 30 × 10 mm block beside a compound of construction curves (as NX exports sketches)."""
+    """A 40 × 30 × 10 mm block and, as a second body, a compound of construction curves (a line
+    and a circle), as NX and other systems export sketches beside the solids."""
     import cadquery as cq
 
     block = cq.Workplane("XY").box(40, 30, 10).val()
-    sketch = [
-        cq.Edge.makeLine(cq.Vector(-30, -20, 0), cq.Vector(30, -20, 0)),
-        cq.Edge.makeCircle(12, cq.Vector(0, 0, 20)),
-        cq.Edge.makeLine(cq.Vector(-30, 20, 0), cq.Vector(30, 20, 0)),
-    ]
-    curves = cq.Compound.makeCompound(sketch)
-    _write_shape(cq.Compound.makeCompound([block, curves]).wrapped, path)
+    sketch = cq.Compound.makeCompound(
+        [
+            cq.Edge.makeLine(cq.Vector(-30, -20, 0), cq.Vector(30, -20, 0)),
+            cq.Edge.makeCircle(12, cq.Vector(0, 0, 20)),
+        ]
+    )
+    assy = cq.Assembly(name="bracket_with_sketch")
+    assy.add(block, name="block")
+    assy.add(sketch, name="sketch")
+    assy.export(str(path), "STEP")
 
 
 def truncated(path: Path) -> None:
