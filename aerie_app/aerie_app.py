@@ -6,8 +6,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import reflex as rx
+from starlette.types import ASGIApp
 
-from aerie_app.api.app import create_api
+from aerie_app.api.app import create_api, route_every_api_path
 from aerie_app.logs import install_redaction
 from aerie_app.pages import admin, board, part, settings, stats
 from aerie_app.state.auth import AuthState
@@ -33,8 +34,16 @@ async def _background_work() -> AsyncIterator[None]:
         conversions.queue.shutdown()
 
 
-app = rx.App(
-    api_transformer=create_api(),
+class AerieApp(rx.App):
+    """The Reflex app, except that no /api request can miss the API (see route_every_api_path)."""
+
+    def __call__(self) -> ASGIApp:
+        return route_every_api_path(super().__call__(), api)
+
+
+api = create_api()
+app = AerieApp(
+    api_transformer=api,
     head_components=[rx.script(src="/confetti.js")],
 )
 app.register_lifespan_task(_background_work)

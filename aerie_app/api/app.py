@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -13,15 +14,18 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aerie_app.api.boundary import check_request
 from aerie_app.api.limits import BodyLimit, BodyTooLarge, too_large
 from aerie_app.db import check_database
-from aerie_app.errors import AerieError, RateLimited
+from aerie_app.errors import AerieError, NotFound, RateLimited
 from aerie_app.settings import VERSION, get_settings
 
 log = logging.getLogger("aerie.api")
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_MOUNT_ALL = re.compile("^/(?P<path>.*)$")  # Starlette's pattern for Mount("")
 
 HTTP_MESSAGES = {
     404: "Not found",
@@ -169,4 +173,38 @@ def create_api() -> FastAPI:
 
     api.add_middleware(WorkerHeader)
 
+    # Last of the API's routes: under the running app, Reflex mounts its own app after them, and
+    # an /api URL no route matched would get Reflex's plain-text 404 instead of the error shape.
+    @api.api_route("/api/{rest:path}", methods=ALL_METHODS, include_in_schema=False)
+    def no_such_route(request: Request) -> None:
+        routes = [
+            r
+            for r in api.router.routes
+            if getattr(r, "endpoint", None) is not no_such_route
+            and not (isinstance(r, Mount) and r.path == "")  # Reflex's app, which takes anything
+        ]
+        allowed = [
+            method
+            for method in ALL_METHODS
+            if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+        ]
+        if allowed:
+            raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
+        raise NotFound("Not found")
+
     return api
+
+
+def route_every_api_path(outer: ASGIApp, api: ASGIApp) -> ASGIApp:
+    """Reflex's outer app routes every request through a catch-all mount whose pattern cannot
+    match a path holding a line feed, and answers such a request with a plain-text 404 of its own.
+    An /api request it cannot route goes straight to the API, which answers in its error shape."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/api/") and not _MOUNT_ALL.match(path):
+            await api(scope, receive, send)
+        else:
+            await outer(scope, receive, send)
+
+    return app
