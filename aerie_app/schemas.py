@@ -167,7 +167,8 @@ def normalize_part_input(body: Any, *, partial: bool) -> dict[str, Any]:
         elif column == "type":
             out["type"] = _part_type(value)
         elif column == "file":
-            out["file"] = sanitize_filename(clean_text(value, "file", limit=255)) if value else None
+            text = clean_text(value, "file", limit=255) if value is not None else ""
+            out["file"] = sanitize_filename(text) if text else None
         elif value is None:
             if column in ("material", "subsystem", "part_id", "name"):
                 raise ValidationFailed(column, f"{_label(column)} cannot be empty")

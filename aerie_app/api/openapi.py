@@ -174,15 +174,38 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/parts/wipe"): {"password": "<an admin key>"},
 }
 
-BINARY: dict[tuple[str, str], str] = {
-    ("get", "/api/parts/{part_id}/download"): "application/step",
-    ("get", "/api/parts/{part_id}/file"): "application/pdf",
-    ("get", "/api/parts/{part_id}/files/{file_id}/download"): "application/octet-stream",
-    ("get", "/api/parts/{part_id}/model"): "model/gltf-binary",
-    ("get", "/api/parts/{part_id}/thumbnail"): "image/png",
-    ("get", "/api/parts/{part_id}/views/{index}"): "image/png",
-    ("get", "/api/parts/{part_id}/drawing"): "application/pdf",
+STORED = ["application/step", "application/pdf", "model/stl", "model/gltf-binary"]
+BINARY: dict[tuple[str, str], list[str]] = {
+    # A part's file is whatever was uploaded: its media type follows its kind.
+    ("get", "/api/parts/{part_id}/download"): STORED,
+    ("get", "/api/parts/{part_id}/file"): STORED,
+    ("get", "/api/parts/{part_id}/files/{file_id}/download"): [*STORED, "application/octet-stream"],
+    ("get", "/api/parts/{part_id}/model"): ["model/gltf-binary"],
+    ("get", "/api/parts/{part_id}/thumbnail"): ["image/png"],
+    ("get", "/api/parts/{part_id}/views/{index}"): ["image/png"],
+    ("get", "/api/parts/{part_id}/drawing"): ["application/pdf"],
 }
+# Answers that are not errors but not the file yet either: 202 while the work runs.
+PENDING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
+    ("get", "/api/parts/{part_id}/model"): (
+        "The model is being converted; retry after Retry-After seconds",
+        {"status": "running", "message": "The 3D model is being prepared"},
+    ),
+    ("get", "/api/parts/{part_id}/thumbnail"): (
+        "The model is being converted; retry after Retry-After seconds",
+        {"status": "queued", "message": "The 3D model is being prepared"},
+    ),
+    ("get", "/api/parts/{part_id}/drawing"): (
+        "The drawing is being exported from Onshape; poll the plain URL",
+        {
+            "status": "pending",
+            "message": "The drawing is being exported from Onshape",
+            "poll": "/api/parts/42/drawing",
+        },
+    ),
+}
+# Path segments that name a row: digits (anything else is a 404, like an unknown id).
+ID_PARAMS = {"part_id": "42", "file_id": "7", "key_id": "3"}
 ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
     "400": (
         "Invalid input (the field is named)",
@@ -222,6 +245,124 @@ ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }
 PUBLIC = {("get", "/api/health")}
+HEALTH_DOWN = {"status": "degraded", "version": "0.1.0", "database": "unreachable"}
+
+
+def _text(max_length: int) -> dict[str, Any]:
+    return {"type": ["string", "null"], "maxLength": max_length}
+
+
+VERSION_FIELD = {
+    "type": "integer",
+    "minimum": 0,
+    "description": "The part's version as last read: a newer one on the server is a 409",
+}
+MISC_INFO = {
+    "type": ["object", "null"],
+    "maxProperties": 50,
+    "additionalProperties": {
+        "anyOf": [
+            {"type": ["string", "number", "boolean", "null"]},
+            {"type": "array"},
+            {"type": "object"},
+        ]
+    },
+    "description": "Reviewer notes and custom fields: text, numbers, booleans, flat lists and objects",
+}
+PART_FIELDS: dict[str, Any] = {
+    "name": _text(200),
+    "material": _text(200),
+    "subsystem": _text(200),
+    "materialThickness": _text(100),
+    "partId": _text(100),
+    "assigned": _text(200),
+    "notes": _text(5000),
+    "onshapeUrl": _text(1000),
+    "file": _text(255),
+    "type": {
+        "type": ["string", "null"],
+        "enum": ["cnc", "hand", "misc", "laser", "cnc/laser", "hand fab", "handfab", "", None],
+        "description": "cnc, hand or misc (the old client's spellings are understood, any case)",
+    },
+    "amount": {"type": "integer", "minimum": 1, "maximum": 100000},
+    "miscInfo": MISC_INFO,
+    "claimedDate": {
+        "type": ["string", "null"],
+        "anyOf": [{"format": "date-time"}, {"enum": ["", None]}],
+        "description": "ISO 8601; naive times are UTC; empty or null for none",
+    },
+}
+NON_EMPTY = {"type": "string", "minLength": 1, "maxLength": 200}
+PART_CREATE = {
+    "type": "object",
+    "description": "camelCase or snake_case keys; unknown keys are ignored; new parts always "
+    "start in review / Pending",
+    "required": ["material", "subsystem"],
+    "properties": PART_FIELDS | {"material": NON_EMPTY, "subsystem": NON_EMPTY},
+}
+PART_UPDATE = {
+    "type": "object",
+    "description": "Only the fields given change; status and category changes follow the workflow",
+    "minProperties": 1,
+    "properties": PART_FIELDS
+    | {
+        "subsystem": NON_EMPTY,
+        "material": NON_EMPTY,
+        "status": {
+            "type": "string",
+            "enum": ["Pending", "Reviewed", "In Progress", "Already Started", "Completed"],
+        },
+        "category": {"type": "string", "enum": ["review", "cnc", "hand", "misc", "completed"]},
+        "version": VERSION_FIELD,
+    },
+}
+
+
+def _action(**fields: Any) -> dict[str, Any]:
+    return {"type": ["object", "null"], "properties": fields | {"version": VERSION_FIELD}}
+
+
+NAME = {"type": "string", "minLength": 1, "maxLength": 200}
+BINARY_FIELD = {"type": "string", "format": "binary"}
+MULTIPART: dict[tuple[str, str], Any] = {
+    ("post", "/api/parts/{part_id}/upload"): {
+        "type": "object",
+        "required": ["file"],
+        "properties": {"file": BINARY_FIELD | {"description": "A STEP/STP or PDF file"}},
+    },
+    ("post", "/api/parts/{part_id}/views"): {
+        "type": "object",
+        "properties": {f"view_{i}": BINARY_FIELD | {"description": "A PNG"} for i in range(8)},
+    },
+}
+BODY_SCHEMAS: dict[tuple[str, str], Any] = {
+    ("post", "/api/parts/"): PART_CREATE,
+    ("put", "/api/parts/{part_id}"): PART_UPDATE,
+    ("post", "/api/parts/{part_id}/approve"): _action(reviewer=_text(200), miscInfo=MISC_INFO),
+    ("post", "/api/parts/{part_id}/assign"): _action(assigned=NAME, name=NAME)
+    | {"anyOf": [{"required": ["assigned"]}, {"required": ["name"]}]},
+    ("post", "/api/parts/{part_id}/start"): _action(assigned=NAME, name=NAME),
+    ("post", "/api/parts/{part_id}/unclaim"): _action(storage=_text(200)),
+    ("post", "/api/parts/{part_id}/complete"): _action(
+        quantity={"type": "integer", "minimum": 1}, storage=_text(200), miscInfo=MISC_INFO
+    ),
+    ("post", "/api/parts/{part_id}/revert"): _action(),
+    ("post", "/api/parts/{part_id}/mark-incorrect"): _action(),
+    ("post", "/api/parts/{part_id}/mark-correct"): _action(),
+    ("post", "/api/parts/wipe"): {
+        "type": "object",
+        "required": ["password"],
+        "properties": {"password": {"type": "string", "description": "An admin key, typed again"}},
+    },
+    ("post", "/api/keys"): {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "scope": {"type": "string", "enum": ["read", "write", "admin"], "default": "write"},
+        },
+    },
+}
 
 
 def _error_codes(method: str, path: str) -> list[str]:
@@ -269,7 +410,8 @@ def install(api: FastAPI) -> None:
                 body = responses.setdefault(success, {"description": "OK"})
                 if key in BINARY:
                     body["content"] = {
-                        BINARY[key]: {"schema": {"type": "string", "format": "binary"}}
+                        media: {"schema": {"type": "string", "format": "binary"}}
+                        for media in BINARY[key]
                     }
                 elif key in EXAMPLES:
                     content = body.setdefault("content", {}).setdefault("application/json", {})
@@ -288,6 +430,30 @@ def install(api: FastAPI) -> None:
                             },
                         },
                     )
+                if key in PENDING:
+                    text, example = PENDING[key]
+                    responses["202"] = {
+                        "description": text,
+                        "content": {"application/json": {"example": example}},
+                    }
+                if key == ("get", "/api/health"):
+                    responses["503"] = {
+                        "description": "The database does not answer",
+                        "content": {"application/json": {"example": HEALTH_DOWN}},
+                    }
+                for param in op.get("parameters", []):
+                    if param.get("in") == "path" and param["name"] in ID_PARAMS:
+                        param["schema"] = {"type": "string", "pattern": "^[0-9]+$"}
+                        param["example"] = ID_PARAMS[param["name"]]
+                if key in BODY_SCHEMAS:
+                    request = op.setdefault("requestBody", {"content": {"application/json": {}}})
+                    request.setdefault("content", {}).setdefault("application/json", {})
+                    request["content"]["application/json"]["schema"] = BODY_SCHEMAS[key]
+                if key in MULTIPART:
+                    op["requestBody"] = {
+                        "required": True,
+                        "content": {"multipart/form-data": {"schema": MULTIPART[key]}},
+                    }
                 if key in BODIES:
                     request = op.setdefault("requestBody", {"content": {"application/json": {}}})
                     for media in request.get("content", {}).values():

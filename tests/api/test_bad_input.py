@@ -108,6 +108,8 @@ BODY_CASES = [
     ({"amount": "1.5"}, "amount"),
     ({"amount": True}, "amount"),
     ({"type": "bogus"}, "type"),
+    ({"file": {}}, "file"),
+    ({"file": ["a.step"]}, "file"),
     ({"claimedDate": "0001-01-01T00:00:00+14:00"}, "claimed_date"),
     ({"claimedDate": "yesterday"}, "claimed_date"),
 ]

@@ -42,3 +42,29 @@ def test_documented_error_example_matches_real_error(api: Api) -> None:
     ]["example"]
     real = api.post("/api/parts/", json={"subsystem": "x"}).json()
     assert real == documented
+
+
+def test_documented_answers_the_fuzzer_met(api: Api) -> None:
+    # Each of these was an answer the running app gave that the document did not list.
+    paths = api.client.get("/api/openapi.json").json()["paths"]
+    for path in ("/api/parts/{part_id}/model", "/api/parts/{part_id}/drawing"):
+        assert "202" in paths[path]["get"]["responses"], path
+    for path in ("/api/parts/{part_id}/download", "/api/parts/{part_id}/file"):
+        media = paths[path]["get"]["responses"]["200"]["content"]
+        assert {"application/step", "application/pdf"} <= set(media), path
+    assert "503" in paths["/api/health"]["get"]["responses"]
+    part_id = next(p for p in paths["/api/parts/{part_id}"]["get"]["parameters"])
+    assert part_id["schema"] == {"type": "string", "pattern": "^[0-9]+$"}
+    create = paths["/api/parts/"]["post"]["requestBody"]["content"]["application/json"]
+    assert create["schema"]["required"] == ["material", "subsystem"]
+    upload = paths["/api/parts/{part_id}/upload"]["post"]["requestBody"]["content"]
+    assert upload["multipart/form-data"]["schema"]["required"] == ["file"]
+
+
+def test_documented_leniency_is_real(api: Api) -> None:
+    # The document lists the old client's spellings because the app takes them.
+    spec = api.client.get("/api/openapi.json").json()
+    fields = spec["paths"]["/api/parts/"]["post"]["requestBody"]["content"]["application/json"]
+    assert "laser" in fields["schema"]["properties"]["type"]["enum"]
+    part = api.create(type="laser", claimedDate="")
+    assert (part["type"], part["claimedDate"]) == ("cnc", None)
