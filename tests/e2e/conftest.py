@@ -47,17 +47,29 @@ class Server:
         return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
 
 
-def start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    tmp: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    command: list[str] | None = None,
+    cwd: Path = ROOT,
+    data: Path | None = None,
+) -> Server:
+    """Aerie in production mode on a free port. By default ``python -m aerie_app serve`` with its
+    own absolute data folder; ``command``/``cwd``/``data=None`` run it some other way (e.g. the
+    README's ``make run`` with the default, relative, data folder: pass ``data`` to say where
+    that lands, and leave AERIE_DATA_DIR out by giving ``extra_env={"AERIE_DATA_DIR": ""}``)."""
     port = free_port()
-    data = tmp / "data"
+    data = data or tmp / "data"
     log = tmp / "server.log"
     env = dict(os.environ)
     env.pop("AERIE_DATABASE_URL", None)
     env |= {"AERIE_DATA_DIR": str(data), "AERIE_API_KEY": ADMIN_KEY, "PORT": str(port)}
     env |= extra_env or {}
+    env = {k: v for k, v in env.items() if v != "" or k != "AERIE_DATA_DIR"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "aerie_app", "serve", "--port", str(port)],
-        cwd=ROOT,
+        command or [sys.executable, "-m", "aerie_app", "serve", "--port", str(port)],
+        cwd=cwd,
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,

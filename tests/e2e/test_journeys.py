@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -16,12 +15,6 @@ from tests.conftest import ADMIN_KEY
 from tests.e2e.conftest import Server
 
 pytestmark = pytest.mark.e2e
-CORPUS = Path(
-    os.environ.get(
-        "AERIE_CORPUS_DIR", Path(__file__).resolve().parents[3] / "shared" / "corpus" / "step"
-    )
-)
-MODEL = CORPUS / "ctre_talon_tach_bracket_tall.step"
 
 PIXELS_JS = """() => {
   const src = document.querySelector('[data-testid=viewer-canvas]');
@@ -64,9 +57,8 @@ def row(page: Any, name: str) -> Any:
     return page.locator(".part-row", has_text=name)
 
 
-def test_create_upload_view_and_finish(page: Any, server: Server, shot: Any) -> None:
-    if not MODEL.exists():
-        pytest.skip("STEP corpus not available")
+def test_create_upload_view_and_finish(page: Any, server: Server, shot: Any, steps: Path) -> None:
+    model = steps / "bent_bracket.step"
     name = unique("Tach bracket")
     sign_in(page, server)
     page.locator("#add-part").click()
@@ -74,7 +66,7 @@ def test_create_upload_view_and_finish(page: Any, server: Server, shot: Any) -> 
     page.locator("#pf-subsystem").fill("Shooter")
     page.locator("#pf-material").fill("6061 Aluminum")
     page.locator("#pf-amount").fill("2")
-    page.locator("#part-file input[type=file]").set_input_files(str(MODEL))
+    page.locator("#part-file input[type=file]").set_input_files(str(model))
     shot("add-dialog")
     page.locator("#pf-save").click()
     expect(page.locator("#conversion-status")).to_contain_text("ready", timeout=120_000)

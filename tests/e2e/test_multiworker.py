@@ -15,11 +15,10 @@ from playwright.sync_api import expect
 
 from tests.conftest import IN_CI, _pg_reachable, create_pg_database, drop_pg_database
 from tests.e2e.conftest import Server, start_server, stop_server
-from tests.e2e.test_journeys import CORPUS, row, sign_in
+from tests.e2e.test_journeys import row, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.pg]
 REDIS_URL = "redis://127.0.0.1:6379/0"
-SMALL = CORPUS / "gobilda_spacer_plastic_8mm.step"
 
 
 def _redis_problem() -> str | None:
@@ -88,10 +87,9 @@ def test_change_through_one_worker_reaches_browser_on_another(page: Any, server:
     pytest.fail("every write landed on the browser's own worker")
 
 
-def test_same_file_on_several_workers_converts_once(server: Server) -> None:
-    if not SMALL.exists():
-        pytest.skip("STEP corpus not available")
-    data = Path(SMALL).read_bytes()
+def test_same_file_on_several_workers_converts_once(server: Server, steps: Path) -> None:
+    small = steps / "plate_with_holes.step"
+    data = small.read_bytes()
     ids = [
         fresh(
             server,
@@ -103,7 +101,7 @@ def test_same_file_on_several_workers_converts_once(server: Server) -> None:
     ]
 
     def upload(pid: int) -> None:
-        r = fresh(server, "POST", f"/api/parts/{pid}/upload", files={"file": (SMALL.name, data)})
+        r = fresh(server, "POST", f"/api/parts/{pid}/upload", files={"file": (small.name, data)})
         assert r.status_code == 201, r.text
 
     threads = [threading.Thread(target=upload, args=(pid,)) for pid in ids]
