@@ -16,12 +16,17 @@ _backend_only = "--backend-only" in sys.argv or os.environ.get(
     "REFLEX_BACKEND_ONLY", ""
 ).lower() in ("1", "true", "yes")
 
+# Reflex reads only REFLEX_REDIS_URL; the README (and every Redis deployment guide) says REDIS_URL.
+# Either switches Reflex's state manager to Redis, which several backend workers need.
+_redis_url = os.environ.get("REFLEX_REDIS_URL") or os.environ.get("REDIS_URL") or None
+
 config = rx.Config(
     app_name="aerie_app",
     telemetry_enabled=False,
     show_built_with_reflex=False,
     frontend_port=None if _backend_only else _port,
     backend_port=_port,
+    redis_url=_redis_url,
     bun_path=_bun if _bun.exists() else Path(shutil.which("bun") or "bun"),
     plugins=[
         rx.plugins.RadixThemesPlugin(
