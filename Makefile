@@ -34,8 +34,16 @@ $(VALIDATOR_STAMP): $(RUNTIME_STAMP) $(VALIDATOR)/package.json $(VALIDATOR)/bun.
 	cd $(VALIDATOR) && $(CURDIR)/$(VENV)/bin/bun install --frozen-lockfile --no-progress
 	@rm -f $(VALIDATOR)/node_modules/.installed-*; touch $@
 
+# axe-core for the accessibility tier of the e2e tests (npm, through the same bun).
+AXE := tests/e2e/axe
+AXE_STAMP := $(AXE)/node_modules/.installed-$(shell cat $(AXE)/package.json $(AXE)/bun.lock | sha1sum | cut -c1-12)
+
+$(AXE_STAMP): $(RUNTIME_STAMP) $(AXE)/package.json $(AXE)/bun.lock
+	cd $(AXE) && $(CURDIR)/$(VENV)/bin/bun install --frozen-lockfile --no-progress
+	@rm -f $(AXE)/node_modules/.installed-*; touch $@
+
 install: $(RUNTIME_STAMP) $(VALIDATOR_STAMP)
-install-dev: $(DEV_STAMP) $(VALIDATOR_STAMP)
+install-dev: $(DEV_STAMP) $(VALIDATOR_STAMP) $(AXE_STAMP)
 
 ## Serve Aerie in production mode on one port (UI at /, REST API under /api).
 run: install

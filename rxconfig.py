@@ -30,7 +30,7 @@ config = rx.Config(
     bun_path=_bun if _bun.exists() else Path(shutil.which("bun") or "bun"),
     plugins=[
         rx.plugins.RadixThemesPlugin(
-            theme=rx.theme(appearance="dark", accent_color="blue", radius="large")
+            theme=rx.theme(appearance="dark", accent_color="indigo", radius="large")
         )
     ],
     disable_plugins=[rx.plugins.SitemapPlugin],

@@ -163,6 +163,8 @@ def action_buttons(
     """Buttons for the actions the workflow allows on this part (rendered from allowedActions)."""
 
     def button(action: str, color: str, variant: str = "soft") -> rx.Component:
+        # High contrast: white on a solid step-9 green or red, and step-11 text on a soft green
+        # or orange, are under 4.5:1 in Radix's light theme.
         return rx.cond(
             allowed.contains(action),
             rx.button(
@@ -170,6 +172,7 @@ def action_buttons(
                 size=size,
                 color_scheme=color,
                 variant=variant,
+                high_contrast=True,
                 on_click=ActionState.start(part_id, action, name, left),
                 class_name=f"act-{action}",
             ),
@@ -179,8 +182,8 @@ def action_buttons(
         AuthState.can_write,
         rx.hstack(
             button("approve", "green"),
-            button("assign", "blue"),
-            button("start", "blue", "outline"),
+            button("assign", "indigo"),
+            button("start", "indigo", "outline"),
             button("complete", "green", "solid"),
             button("unclaim", "gray"),
             button("revert", "orange"),
@@ -291,7 +294,8 @@ def action_dialog() -> rx.Component:
                         rx.button(
                             rx.cond(a == "delete", "Delete", "Confirm"),
                             type="submit",
-                            color_scheme=rx.cond(a == "delete", "red", "blue"),
+                            color_scheme=rx.cond(a == "delete", "red", "indigo"),
+                            high_contrast=True,
                             id="action-confirm",
                         ),
                         justify="end",

@@ -72,7 +72,7 @@ def header(*extra: rx.Component) -> rx.Component:
                 wrap="wrap",
             ),
         ),
-        rx.color_mode.button(),
+        rx.color_mode.button(id="theme-toggle", aria_label="Switch light or dark theme"),
         width="100%",
         align="center",
         padding=["10px 12px", "16px 20px"],

@@ -232,20 +232,57 @@ def _conversion_status(part_id: int) -> tuple[str, str]:
         return row.conversion_status, row.conversion_error or ""
 
 
-def field(label: str, control: rx.Component, name: str) -> rx.Component:
+def field(label: str, control: rx.Component, name: str, control_id: str = "") -> rx.Component:
+    """A labelled control: the label names it for screen readers (``for`` = its id) and the
+    field's error, when there is one, is announced and tied to it (``aria-describedby``)."""
     return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
+        rx.el.label(
+            label,
+            html_for=control_id or f"pf-{name}",
+            font_size="var(--font-size-2)",
+            font_weight="500",
+        ),
         control,
         rx.cond(
             PartFormState.error_field == name,
-            rx.text(PartFormState.error, size="1", color_scheme="red", class_name="field-error"),
+            rx.text(
+                PartFormState.error,
+                size="1",
+                color_scheme="red",
+                class_name="field-error",
+                id=f"pf-{name}-error",
+                role="alert",
+            ),
         ),
         spacing="1",
         width="100%",
     )
 
 
-def text_input(name: str, placeholder: str = "", **props: Any) -> rx.Component:
+def _error_props(name: str) -> dict[str, Any]:
+    """aria-invalid and aria-describedby for the control of field ``name`` while it has an error."""
+    has_error = PartFormState.error_field == name
+    return {
+        "aria_invalid": rx.cond(has_error, "true", "false"),
+        "aria_describedby": rx.cond(has_error, f"pf-{name}-error", ""),
+    }
+
+
+def named_file_input(upload: rx.Component, label: str) -> rx.Component:
+    """Give the file input that ``rx.upload`` renders inside its drop zone an accessible name
+    (react-dropzone's input props carry none, and Reflex offers no prop for it)."""
+    stack = [upload]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "tag", None) == "input":
+            node.custom_attrs = {**node.custom_attrs, "aria-label": label}
+        stack.extend(getattr(node, "children", []))
+    return upload
+
+
+def text_input(
+    name: str, placeholder: str = "", error_name: str = "", **props: Any
+) -> rx.Component:
     return rx.input(
         value=getattr(PartFormState, name),
         on_change=lambda v: PartFormState.set_field(name, v),
@@ -253,7 +290,7 @@ def text_input(name: str, placeholder: str = "", **props: Any) -> rx.Component:
         id=f"pf-{name}",
         name=name,
         width="100%",
-        **props,
+        **(_error_props(error_name or name) | props),
     )
 
 
@@ -319,7 +356,12 @@ def part_form_dialog() -> rx.Component:
                     ),
                     rx.grid(
                         field("Name", text_input("name", "Intake side plate"), "name"),
-                        field("Part ID (optional)", text_input("part_code", "auto"), "part_id"),
+                        field(
+                            "Part ID (optional)",
+                            text_input("part_code", "auto", error_name="part_id"),
+                            "part_id",
+                            "pf-part_code",
+                        ),
                         field(
                             "Subsystem",
                             text_input("subsystem", "Intake", list="subsystem-presets"),
@@ -331,7 +373,10 @@ def part_form_dialog() -> rx.Component:
                             "material",
                         ),
                         field(
-                            "Thickness", text_input("thickness", "0.25 in"), "material_thickness"
+                            "Thickness",
+                            text_input("thickness", "0.25 in", error_name="material_thickness"),
+                            "material_thickness",
+                            "pf-thickness",
                         ),
                         field("Amount", text_input("amount", "1", type="number", min=1), "amount"),
                         columns=rx.breakpoints(initial="1", sm="2"),
@@ -343,7 +388,11 @@ def part_form_dialog() -> rx.Component:
                         field(
                             "Service method",
                             rx.select.root(
-                                rx.select.trigger(width="100%", placeholder="How is it made?"),
+                                rx.select.trigger(
+                                    width="100%",
+                                    placeholder="How is it made?",
+                                    id="pf-service_method",
+                                ),
                                 rx.select.content(
                                     *[rx.select.item(m, value=m) for m in SERVICE_METHODS]
                                 ),
@@ -366,30 +415,38 @@ def part_form_dialog() -> rx.Component:
                             id="pf-notes",
                             name="notes",
                             width="100%",
+                            **_error_props("notes"),
                         ),
                         "notes",
                     ),
-                    rx.upload.root(
-                        rx.vstack(
-                            rx.icon("upload", size=20),
-                            rx.text(
-                                "Drop a STEP model or PDF drawing here, or click to choose",
-                                size="2",
+                    named_file_input(
+                        rx.upload.root(
+                            rx.vstack(
+                                rx.icon("upload", size=20),
+                                rx.text(
+                                    "Drop a STEP model or PDF drawing here, or click to choose",
+                                    size="2",
+                                ),
+                                rx.foreach(
+                                    rx.selected_files(UPLOAD_ID),
+                                    lambda f: rx.badge(f, variant="soft"),
+                                ),
+                                align="center",
+                                spacing="1",
                             ),
-                            rx.foreach(
-                                rx.selected_files(UPLOAD_ID), lambda f: rx.badge(f, variant="soft")
-                            ),
-                            align="center",
-                            spacing="1",
+                            id=UPLOAD_ID,
+                            accept={
+                                "application/step": [".step", ".stp"],
+                                "application/pdf": [".pdf"],
+                            },
+                            max_files=1,
+                            border=f"1px dashed {rx.color('gray', 7)}",
+                            border_radius="10px",
+                            padding="16px",
+                            width="100%",
+                            cursor="pointer",
                         ),
-                        id=UPLOAD_ID,
-                        accept={"application/step": [".step", ".stp"], "application/pdf": [".pdf"]},
-                        max_files=1,
-                        border=f"1px dashed {rx.color('gray', 7)}",
-                        border_radius="10px",
-                        padding="16px",
-                        width="100%",
-                        cursor="pointer",
+                        "STEP model or PDF drawing",
                     ),
                     rx.cond(
                         PartFormState.error_field == "file",

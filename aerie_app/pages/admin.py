@@ -211,8 +211,14 @@ def page() -> rx.Component:
                                 id="new-key-name",
                                 width="280px",
                             ),
-                            rx.select(
-                                ["read", "write", "admin"],
+                            rx.select.root(
+                                rx.select.trigger(aria_label="Scope of the new key"),
+                                rx.select.content(
+                                    *[
+                                        rx.select.item(s, value=s)
+                                        for s in ("read", "write", "admin")
+                                    ]
+                                ),
                                 value=AdminState.new_scope,
                                 on_change=AdminState.set_new_scope,
                             ),

@@ -29,7 +29,9 @@ TABS: list[tuple[str, str]] = [
 ]
 
 
-def tab_bar() -> rx.Component:
+def tab_bar(*body: rx.Component) -> rx.Component:
+    """The stage tabs; ``body`` (toolbar, rows, pager) is the active tab's panel, so every tab
+    controls a panel that exists, as screen readers expect of a tab list."""
     return rx.tabs.root(
         rx.tabs.list(
             *[
@@ -61,6 +63,10 @@ def tab_bar() -> rx.Component:
             white_space="nowrap",
             flex_wrap="nowrap",
         ),
+        rx.tabs.content(
+            rx.vstack(*body, spacing="4", width="100%", padding_top="12px"),
+            value=BoardState.tab,
+        ),
         value=BoardState.tab,
         on_change=BoardState.set_tab,
         width="100%",
@@ -68,15 +74,28 @@ def tab_bar() -> rx.Component:
 
 
 def filter_select(name: str, label: str) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(placeholder=label, variant="soft", id=f"filter-{name}"),
-        rx.select.content(
-            rx.select.item(f"All {label.lower()}", value=ALL),
-            rx.foreach(BoardState.options.get(name, []), lambda v: rx.select.item(v, value=v)),
+    """A native select: named for screen readers, the phone's own picker on phones, and no
+    modal overlay hiding the page while it is open."""
+    return rx.el.select(
+        rx.el.option(f"All {label.lower()}", value=ALL),
+        rx.foreach(BoardState.options.get(name, []), lambda v: rx.el.option(v, value=v)),
+        value=rx.cond(
+            BoardState.filters.get(name, "").to(str) == "",
+            ALL,
+            BoardState.filters.get(name, "").to(str),
         ),
-        value=BoardState.filters.get(name, ALL).to(str),
         on_change=lambda v: BoardState.set_filter(name, v),
-        size="1",
+        id=f"filter-{name}",
+        aria_label=f"Filter: {label}",
+        class_name="filter-select",
+        height="var(--space-5)",
+        padding="0 var(--space-2)",
+        border_radius="var(--radius-2)",
+        border=f"1px solid {rx.color('gray', 7)}",
+        background=rx.color("gray", 2),
+        color=rx.color("gray", 12),
+        font_size="var(--font-size-1)",
+        max_width="12rem",
     )
 
 
@@ -135,9 +154,11 @@ def type_badge(row: rx.Var) -> rx.Component:
     return rx.badge(
         row["type"],
         color_scheme=rx.match(
-            row["typeKey"], ("cnc", "blue"), ("hand", "purple"), ("misc", "teal"), "gray"
+            row["typeKey"], ("cnc", "indigo"), ("hand", "purple"), ("misc", "teal"), "gray"
         ),
         variant="solid",
+        # White on the solid step-9 colours is under 4.5:1 for most hues; high contrast is not.
+        high_contrast=True,
     )
 
 
@@ -175,6 +196,7 @@ def panel_button(row: rx.Var) -> rx.Component:
         size="1",
         variant="ghost",
         title="Details",
+        aria_label="Details of " + row["name"].to(str),
         on_click=DetailState.open_panel(row["id"].to(int)),
         class_name="open-panel",
     )
@@ -195,7 +217,12 @@ def side_panel() -> rx.Component:
                         ),
                         rx.spacer(),
                         rx.drawer.close(
-                            rx.icon_button(rx.icon("x", size=16), variant="ghost", id="panel-close")
+                            rx.icon_button(
+                                rx.icon("x", size=16),
+                                variant="ghost",
+                                id="panel-close",
+                                aria_label="Close the details",
+                            )
                         ),
                         width="100%",
                     ),
@@ -355,17 +382,20 @@ def pager() -> rx.Component:
 
 def page() -> rx.Component:
     return page_frame(
-        tab_bar(),
-        toolbar(),
-        rx.box(parts_table(), overflow_x="auto", width="100%", display=["none", "none", "block"]),
-        rx.vstack(
-            rx.foreach(BoardState.rows, part_card),
-            width="100%",
-            spacing="3",
-            display=["flex", "flex", "none"],
-            id="parts-cards",
+        tab_bar(
+            toolbar(),
+            rx.box(
+                parts_table(), overflow_x="auto", width="100%", display=["none", "none", "block"]
+            ),
+            rx.vstack(
+                rx.foreach(BoardState.rows, part_card),
+                width="100%",
+                spacing="3",
+                display=["flex", "flex", "none"],
+                id="parts-cards",
+            ),
+            pager(),
         ),
-        pager(),
         rx.el.span(id="worker", data_worker=BoardState.worker, display="none"),
         side_panel(),
         action_dialog(),

@@ -113,7 +113,9 @@ def detail_body() -> rx.Component:
             s.found,
             rx.vstack(
                 rx.hstack(
-                    rx.link(rx.icon("arrow-left", size=18), href="/"),
+                    rx.link(
+                        rx.icon("arrow-left", size=18), href="/", aria_label="Back to the board"
+                    ),
                     rx.heading(s.title, size="6", id="detail-title"),
                     rx.badge(s.part["status"].to(str), variant="surface"),
                     rx.spacer(),
@@ -132,6 +134,7 @@ def detail_body() -> rx.Component:
                                 "Delete",
                                 variant="soft",
                                 color_scheme="red",
+                                high_contrast=True,
                                 on_click=ActionState.start(
                                     s.part["id"].to(int), "delete", s.title, 1
                                 ),

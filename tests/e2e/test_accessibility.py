@@ -1,0 +1,145 @@
+"""WCAG 2.1 AA on every page: axe-core (the engine most browser audits use) in Chromium.
+
+Every signed-in page and the sign-in page, in the light and the dark theme, on a desktop and at
+phone width (390 px), including the board's tabs, its filters and its dialogs. A violation fails
+the test and is printed with its rule, impact and the elements it found. axe-core comes from the
+npm registry through the venv's bun (``tests/e2e/axe/``, installed by ``make test``) and is injected
+into the page by the test: the app itself never loads it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import Server
+from tests.e2e.test_journeys import create_via_api, open_tab, sign_in, unique
+
+pytestmark = pytest.mark.e2e
+
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PHONE = {"width": 390, "height": 844}
+
+
+def audit(page: Any, where: str) -> list[str]:
+    """Run axe on the page as it is now; return one readable line per violation."""
+    assert AXE.exists(), f"axe-core is not installed at {AXE} (make test installs it)"
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                               resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 6).map(n => n.target.join(' ') + ' :: ' +
+                    (n.failureSummary || '').split('\\n').slice(1, 2).join(' ').trim())}));
+        }""",
+        TAGS,
+    )
+    return [
+        f"[{where}] {v['id']} ({v['impact']}): {v['help']}\n      " + "\n      ".join(v["nodes"])
+        for v in result
+    ]
+
+
+def row(page: Any, name: str) -> Any:
+    """The part's row on a desktop, its card on a phone: whichever is shown."""
+    return page.locator(".part-row:visible, .part-card:visible", has_text=name)
+
+
+def set_theme(page: Any, theme: str) -> None:
+    """Switch the app's colour theme with its own toggle until <html> carries ``theme``."""
+    html = page.locator("html")
+    for _ in range(3):
+        if theme in (html.get_attribute("class") or ""):
+            return
+        page.locator("#theme-toggle").click()
+        page.wait_for_timeout(300)
+    assert theme in (html.get_attribute("class") or ""), html.get_attribute("class")
+
+
+def _act(server: Server, part: dict[str, Any], action: str, **body: Any) -> None:
+    response = server.api("POST", f"/api/parts/{part['id']}/{action}", json=body)
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def sample_part(server: Server) -> dict[str, Any]:
+    """A part waiting for review, plus one in every other state, so each tab shows rows and
+    every action button (claimed parts show the solid "complete")."""
+    claimed = create_via_api(server, name=unique("Axe claimed"), type="cnc")
+    _act(server, claimed, "approve", reviewer="Ada")
+    _act(server, claimed, "assign", assigned="Grace")
+    hand = create_via_api(server, name=unique("Axe hand"), type="hand")
+    _act(server, hand, "approve", reviewer="Ada")
+    misc = create_via_api(server, name=unique("Axe misc"), type="misc")
+    _act(server, misc, "approve", reviewer="Ada")
+    done = create_via_api(server, name=unique("Axe done"), type="cnc")
+    _act(server, done, "approve", reviewer="Ada")
+    _act(server, done, "assign", assigned="Grace")
+    _act(server, done, "complete")
+    return create_via_api(server, name=unique("Axe plate"), notes="Chamfer the <b>edges</b>")
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_no_axe_violations(
+    browser: Any, server: Server, sample_part: dict[str, Any], theme: str, viewport: str
+) -> None:
+    context = browser.new_context(
+        viewport=PHONE if viewport == "phone" else {"width": 1366, "height": 900},
+        has_touch=viewport == "phone",
+    )
+    page = context.new_page()
+    found: list[str] = []
+    try:
+        page.goto(server.url + "/")
+        page.locator("#access-key").wait_for()
+        set_theme(page, theme)
+        found += audit(page, f"sign-in {theme} {viewport}")
+        sign_in(page, server)
+        set_theme(page, theme)
+        for key in ("review", "cnc", "hand", "misc", "completed"):
+            open_tab(page, key)
+            page.wait_for_timeout(300)
+            found += audit(page, f"board/{key} {theme} {viewport}")
+        open_tab(page, "review")
+        expect(row(page, sample_part["name"]).first).to_be_visible()
+        page.locator("#filter-subsystem").select_option(sample_part["subsystem"])
+        expect(row(page, sample_part["name"]).first).to_be_visible()
+        found += audit(page, f"board filtered {theme} {viewport}")
+        page.locator("#filter-subsystem").select_option("__all__")
+        page.locator("#add-part").click()
+        page.locator("#pf-name").wait_for()
+        found += audit(page, f"add-part dialog {theme} {viewport}")
+        page.keyboard.press("Escape")
+        row(page, sample_part["name"]).first.locator(".act-approve").click()
+        page.locator("#action-confirm").wait_for()
+        found += audit(page, f"action dialog {theme} {viewport}")
+        page.keyboard.press("Escape")
+        page.goto(f"{server.url}/parts/{sample_part['id']}")
+        page.locator("#detail-title").wait_for()
+        found += audit(page, f"part page {theme} {viewport}")
+        for path in ("/stats", "/settings", "/admin"):
+            page.goto(server.url + path)
+            page.locator("#app-header").wait_for()
+            page.wait_for_timeout(500)
+            found += audit(page, f"{path} {theme} {viewport}")
+    finally:
+        context.close()
+    assert not found, "axe found WCAG 2.1 AA violations:\n" + "\n".join(found)
+
+
+def test_axe_is_the_real_engine(page: Any, server: Server) -> None:
+    """The audit can fail: a button without a name added to the page is reported."""
+    page.goto(server.url + "/")
+    page.locator("#access-key").wait_for()
+    page.evaluate(
+        "() => { const b = document.createElement('button'); document.body.appendChild(b); }"
+    )
+    found = audit(page, "probe")
+    assert any("button-name" in line for line in found), json.dumps(found)
