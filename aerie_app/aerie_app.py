@@ -44,7 +44,7 @@ class AerieApp(rx.App):
 api = create_api()
 app = AerieApp(
     api_transformer=api,
-    head_components=[rx.script(src="/confetti.js")],
+    head_components=[rx.script(src="/confetti.js"), rx.script(src="/focus-return.js")],
 )
 app.register_lifespan_task(_background_work)
 app.add_page(

@@ -1,5 +1,7 @@
 // A small, dependency-free confetti burst for completed parts (no CDN).
+// Honours prefers-reduced-motion: no burst at all for people who asked the system for less motion.
 window.aerieConfetti = function () {
+  if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) return;
   const canvas = document.createElement("canvas");
   canvas.style.cssText = "position:fixed;inset:0;pointer-events:none;z-index:9999";
   canvas.width = window.innerWidth;

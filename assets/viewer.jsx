@@ -40,7 +40,13 @@ function frame(camera, controls, box) {
   controls.update();
 }
 
-export function AerieViewer({ url, dark = true, height = "420px" }) {
+const fmt = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const inch = (v) => (v / 25.4).toFixed(2);
+
+const reducedMotion = () =>
+  typeof window !== "undefined" && window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+export function AerieViewer({ url, dark = true, height = "420px", label = "the part" }) {
   const mountRef = useRef(null);
   const ctx = useRef({});
   const [state, setState] = useState("loading");
@@ -62,6 +68,11 @@ export function AerieViewer({ url, dark = true, height = "420px" }) {
     renderer.outputColorSpace = THREE.SRGBColorSpace;
     mount.appendChild(renderer.domElement);
     renderer.domElement.setAttribute("data-testid", "viewer-canvas");
+    // A picture to assistive technology (its text alternative is set below, once the size is
+    // known), and focusable so the arrow keys can pan the view without a mouse.
+    renderer.domElement.setAttribute("role", "img");
+    renderer.domElement.setAttribute("tabindex", "0");
+    renderer.domElement.setAttribute("aria-label", "3D model, loading");
     renderer.domElement.style.touchAction = "none";
 
     const scene = new THREE.Scene();
@@ -72,8 +83,10 @@ export function AerieViewer({ url, dark = true, height = "420px" }) {
     camera.add(key);
     scene.add(camera);
     const controls = new OrbitControls(camera, renderer.domElement);
-    controls.enableDamping = true;
+    // Inertia keeps the model drifting after a drag: off for people who asked for less motion.
+    controls.enableDamping = !reducedMotion();
     controls.screenSpacePanning = true;
+    controls.listenToKeyEvents(renderer.domElement);
 
     let frameId = 0;
     let alive = true;
@@ -139,6 +152,18 @@ export function AerieViewer({ url, dark = true, height = "420px" }) {
   }, [url]);
 
   useEffect(() => {
+    const { renderer } = ctx.current;
+    if (!renderer) return;
+    const text =
+      state === "ready" && dims
+        ? `3D model of ${label}: ${fmt(dims.x)} × ${fmt(dims.y)} × ${fmt(dims.z)} mm`
+        : state === "error"
+          ? `3D model of ${label} could not be shown`
+          : `3D model of ${label}, loading`;
+    renderer.domElement.setAttribute("aria-label", text);
+  }, [state, dims, label]);
+
+  useEffect(() => {
     const { scene } = ctx.current;
     if (scene) scene.background = new THREE.Color(darkBg ? 0x18181c : 0xf4f5f7);
   }, [darkBg, state]);
@@ -182,9 +207,6 @@ export function AerieViewer({ url, dark = true, height = "420px" }) {
     setEdges(false);
     fit();
   };
-  const fmt = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-  const inch = (v) => (v / 25.4).toFixed(2);
-
   return (
     <div
       data-testid="aerie-viewer"
@@ -193,7 +215,7 @@ export function AerieViewer({ url, dark = true, height = "420px" }) {
     >
       <div ref={mountRef} style={{ position: "absolute", inset: 0 }} />
       {state === "loading" && (
-        <div style={{ position: "absolute", inset: 0, display: "grid", placeItems: "center", color: "#999" }}>
+        <div role="status" style={{ position: "absolute", inset: 0, display: "grid", placeItems: "center", color: "#bbb" }}>
           Loading model…
         </div>
       )}
@@ -202,13 +224,13 @@ export function AerieViewer({ url, dark = true, height = "420px" }) {
           {error}
         </div>
       )}
-      <div style={{ position: "absolute", top: 8, left: 8, display: "flex", gap: 6, flexWrap: "wrap" }}>
+      <div role="toolbar" aria-label="3D view tools" style={{ position: "absolute", top: 8, left: 8, display: "flex", gap: 6, flexWrap: "wrap" }}>
         <button type="button" style={BUTTON} onClick={fit} data-testid="viewer-fit">Fit</button>
         <button type="button" style={BUTTON} onClick={reset} data-testid="viewer-reset">Reset</button>
         <button type="button" style={BUTTON} aria-pressed={wire} onClick={() => setWire(!wire)} data-testid="viewer-wire">Wireframe</button>
         <button type="button" style={BUTTON} aria-pressed={edges} onClick={() => setEdges(!edges)} data-testid="viewer-edges">Edges</button>
         <button type="button" style={BUTTON} aria-pressed={showBox} onClick={() => setShowBox(!showBox)} data-testid="viewer-box">Box</button>
-        <button type="button" style={BUTTON} onClick={() => setDarkBg(!darkBg)} data-testid="viewer-bg">{darkBg ? "Light" : "Dark"}</button>
+        <button type="button" style={BUTTON} onClick={() => setDarkBg(!darkBg)} data-testid="viewer-bg" aria-label={darkBg ? "Light background" : "Dark background"}>{darkBg ? "Light" : "Dark"}</button>
       </div>
       {dims && showBox && (
         <div data-testid="viewer-dims" style={{ position: "absolute", bottom: 8, left: 8, ...BUTTON, cursor: "default" }}>

@@ -199,8 +199,13 @@ def _input(
     label: str | rx.Component, field: str, *, id_: str | None = None, **props: Any
 ) -> rx.Component:
     """A labelled text input bound to one of the dialog's fields."""
+    control_id = id_ or field
     return rx.vstack(
-        rx.text(label, size="2", weight="medium") if isinstance(label, str) else label,
+        # A <label for> names the input for screen readers and focuses it when clicked.
+        rx.el.label(
+            rx.text(label, size="2", weight="medium") if isinstance(label, str) else label,
+            html_for=control_id,
+        ),
         rx.input(
             value=getattr(ActionState, field),
             on_change=lambda v: ActionState.set_input(field, v),
@@ -224,16 +229,20 @@ def action_dialog() -> rx.Component:
                         a == "approve",
                         rx.vstack(
                             _input("Reviewer", "reviewer", placeholder="Your name"),
-                            rx.text(
-                                "Custom fields (one 'key: value' per line)",
-                                size="2",
-                                weight="medium",
+                            rx.el.label(
+                                rx.text(
+                                    "Custom fields (one 'key: value' per line)",
+                                    size="2",
+                                    weight="medium",
+                                ),
+                                html_for="custom-fields",
                             ),
                             rx.text_area(
                                 value=ActionState.fields_text,
                                 on_change=lambda v: ActionState.set_input("fields_text", v),
                                 placeholder="Finish: anodize black",
                                 width="100%",
+                                id="custom-fields",
                             ),
                             width="100%",
                         ),

@@ -85,6 +85,23 @@ def header(*extra: rx.Component) -> rx.Component:
     )
 
 
+VISUALLY_HIDDEN = {
+    "position": "absolute",
+    "width": "1px",
+    "height": "1px",
+    "margin": "-1px",
+    "overflow": "hidden",
+    "clip": "rect(0 0 0 0)",
+    "white_space": "nowrap",
+    "border": "0",
+}
+
+
+def live_region(note: rx.Var, id_: str = "live-note") -> rx.Component:
+    """A polite live region, invisible on screen: screen readers announce each new ``note``."""
+    return rx.el.div(note, role="status", aria_live="polite", id=id_, style=VISUALLY_HIDDEN)
+
+
 def page_frame(
     *children: rx.Component, header_extra: tuple[rx.Component, ...] = ()
 ) -> rx.Component:

@@ -321,6 +321,9 @@ def part_form_dialog() -> rx.Component:
                         " s)",
                         size="1",
                         id="conversion-status",
+                        # Announced when the conversion moves on (queued, running, ready, failed).
+                        role="status",
+                        aria_live="polite",
                     ),
                     align="center",
                 ),

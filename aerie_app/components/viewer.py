@@ -15,6 +15,7 @@ class AerieViewer(rx.NoSSRComponent):
     url: rx.Var[str]
     dark: rx.Var[bool]
     height: rx.Var[str]
+    label: rx.Var[str]  # the part's name, for the canvas's text alternative
 
 
 viewer = AerieViewer.create

@@ -8,7 +8,7 @@ from __future__ import annotations
 import reflex as rx
 
 from aerie_app.components.actions import action_buttons, action_dialog
-from aerie_app.components.layout import page_frame
+from aerie_app.components.layout import live_region, page_frame
 from aerie_app.components.part_form import PartFormState, part_form_dialog
 from aerie_app.models import Category
 from aerie_app.pages.part import detail_body
@@ -397,6 +397,7 @@ def page() -> rx.Component:
             pager(),
         ),
         rx.el.span(id="worker", data_worker=BoardState.worker, display="none"),
+        live_region(BoardState.live_note),
         side_panel(),
         action_dialog(),
         part_form_dialog(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from aerie_app.components.actions import ActionState, action_buttons, action_dialog
-from aerie_app.components.layout import page_frame
+from aerie_app.components.layout import live_region, page_frame
 from aerie_app.components.part_form import PartFormState, part_form_dialog
 from aerie_app.components.viewer import viewer
 from aerie_app.state.auth import AuthState
@@ -29,7 +29,7 @@ def model_panel() -> rx.Component:
             s.model_url != "",
             rx.cond(
                 PrefsState.previews_on,
-                viewer(url=s.model_url, dark=True, height="min(60vh, 460px)"),
+                viewer(url=s.model_url, dark=True, height="min(60vh, 460px)", label=s.title),
                 rx.text("3D preview is off (Settings).", color_scheme="gray"),
             ),
             rx.cond(
@@ -262,4 +262,6 @@ def detail_body() -> rx.Component:
 
 
 def page() -> rx.Component:
-    return page_frame(detail_body(), action_dialog(), part_form_dialog())
+    return page_frame(
+        detail_body(), action_dialog(), part_form_dialog(), live_region(DetailState.live_note)
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 import reflex as rx
 
-from aerie_app.components.layout import page_frame
+from aerie_app.components.layout import live_region, page_frame
 from aerie_app.db import session_scope
 from aerie_app.services import stats
 from aerie_app.state.auth import AuthState
@@ -90,6 +90,7 @@ def card(title: str, *children: rx.Component) -> rx.Component:
 
 def page() -> rx.Component:
     return page_frame(
+        live_region(StatsState.live_note),
         rx.grid(
             stat("Parts (by amount)", "total"),
             stat("Completed", "completed"),

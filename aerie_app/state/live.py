@@ -53,6 +53,10 @@ class LiveMixin(rx.State, mixin=True):
 
     _marker: tuple[int, int, str] = (0, 0, "")
     _watch_id: int = 0
+    _live_count: int = 0
+    # Read by screen readers from a polite live region (components.layout.live_region): the
+    # page changed without anyone here doing anything. The counter makes each change a new text.
+    live_note: str = ""
 
     def _refresh(self) -> None:  # pragma: no cover - every page overrides it
         raise NotImplementedError
@@ -76,3 +80,5 @@ class LiveMixin(rx.State, mixin=True):
                 if marker != self._marker:
                     self._marker = marker
                     self._refresh()
+                    self._live_count += 1
+                    self.live_note = f"Parts updated ({self._live_count})"
