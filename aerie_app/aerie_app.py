@@ -45,6 +45,7 @@ api = create_api()
 app = AerieApp(
     api_transformer=api,
     head_components=[rx.script(src="/confetti.js"), rx.script(src="/focus-return.js")],
+    stylesheets=["/a11y.css"],
 )
 app.register_lifespan_task(_background_work)
 app.add_page(

@@ -91,7 +91,7 @@ def filter_select(name: str, label: str) -> rx.Component:
         height="var(--space-5)",
         padding="0 var(--space-2)",
         border_radius="var(--radius-2)",
-        border=f"1px solid {rx.color('gray', 7)}",
+        border=f"1px solid {rx.color('gray', 9)}",  # 3:1 against the page (WCAG 1.4.11)
         background=rx.color("gray", 2),
         color=rx.color("gray", 12),
         font_size="var(--font-size-1)",

@@ -134,6 +134,42 @@ def test_no_axe_violations(
     assert not found, "axe found WCAG 2.1 AA violations:\n" + "\n".join(found)
 
 
+CONTROL_EDGES = """() => {
+  const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const over = (fg, bg) => {  // an rgba edge over the opaque page colour
+    const a = fg.length > 3 ? fg[3] : 1;
+    return [0, 1, 2].map((i) => fg[i] * a + bg[i] * (1 - a));
+  };
+  const page = rgb(getComputedStyle(document.querySelector('#aerie-shell')).backgroundColor);
+  const out = [];
+  for (const el of document.querySelectorAll('.rt-TextFieldRoot, .rt-TextAreaRoot, .filter-select')) {
+    const s = getComputedStyle(el);
+    const edge = el.matches('.filter-select') ? rgb(s.borderTopColor) : rgb(s.boxShadow);
+    const a = lum(over(edge, page)), b = lum(page);
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    out.push([el.id || el.className.slice(0, 40), Math.round(ratio * 100) / 100]);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_form_controls_show_their_edges_at_3_to_1(
+    page: Any, server: Server, sample_part: dict[str, Any], theme: str
+) -> None:
+    """WCAG 1.4.11 (axe does not check it): the edge of every text field and select."""
+    sign_in(page, server)
+    set_theme(page, theme)
+    found = page.evaluate(CONTROL_EDGES)
+    assert len(found) >= 5, found  # the search field and the four filters at least
+    low = [(name, ratio) for name, ratio in found if ratio < 3.0]
+    assert not low, f"control edges under 3:1 in the {theme} theme: {low}"
+
+
 def test_axe_is_the_real_engine(page: Any, server: Server) -> None:
     """The audit can fail: a button without a name added to the page is reported."""
     page.goto(server.url + "/")
