@@ -99,7 +99,9 @@ def reset_caches() -> None:
 
     deps.failed_auth.clear()
     deps.auth_checks.clear()
-    from aerie_app.services import listcache, partjson
+    from aerie_app.services import keys, listcache, partjson
+
+    keys.forget_verified()
 
     listcache.cache.clear()
     partjson.clear()

@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -85,9 +87,38 @@ def create_key(
     return key, raw
 
 
+# Verified keys, by hash, for a few seconds: a script's requests then cost no key lookup. Only keys
+# that verified are kept (a wrong key always reaches the database, and the throttle). A revocation
+# clears this process's cache at once; other server processes forget the key within VERIFIED_TTL_S.
+VERIFIED_TTL_S = 5.0
+VERIFIED_MAX = 1024
+_verified: dict[str, tuple[Principal, float]] = {}
+_verified_lock = threading.Lock()
+
+
+def forget_verified() -> None:
+    """Drop every cached verification (after a revocation, a restore, a wipe; tests)."""
+    with _verified_lock:
+        _verified.clear()
+
+
 def verify_key(session: Session, raw: str) -> Principal:
     """The principal for a raw key, or :class:`InvalidApiKey`."""
     digest = hash_key(raw or "")
+    now_s = time.monotonic()
+    with _verified_lock:
+        hit = _verified.get(digest)
+    if hit is not None and now_s - hit[1] < VERIFIED_TTL_S:
+        return hit[0]
+    principal = _verify_stored(session, digest)
+    with _verified_lock:
+        if len(_verified) >= VERIFIED_MAX:
+            _verified.clear()
+        _verified[digest] = (principal, now_s)
+    return principal
+
+
+def _verify_stored(session: Session, digest: str) -> Principal:
     key = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
     # compare_digest keeps the final check constant-time even though the lookup is by hash.
     if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at:
@@ -114,6 +145,7 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
     key.revoked_at = key.revoked_at or utcnow()
     session.add(key)
     session.commit()
+    forget_verified()
     return key
 
 

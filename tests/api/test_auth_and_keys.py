@@ -148,3 +148,45 @@ def test_browser_session_cookie_reads_only(api: Api, session) -> None:
         assert api.get(f"/api/parts/{pid}", key="").status_code == 401
     finally:
         api.client.cookies.clear()
+
+
+def test_verified_keys_are_cached_briefly_and_revocation_is_honoured(
+    api: Api, session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key that verified is not looked up again for a few seconds; a revocation through this
+    process ends it at once, and one made elsewhere (another worker) within the TTL."""
+    import sqlalchemy as sa
+
+    from aerie_app.models import ApiKey, utcnow
+    from aerie_app.services import keys
+
+    created = api.post("/api/keys", json={"name": "cached", "scope": "read"}).json()
+    raw = created["key"]
+    assert api.get("/api/keys/me", key=raw).status_code == 200
+    lookups: list[str] = []
+    real = keys._verify_stored
+    monkeypatch.setattr(keys, "_verify_stored", lambda s, d: lookups.append(d) or real(s, d))
+    for _ in range(5):
+        assert api.get("/api/keys/me", key=raw).status_code == 200
+    assert lookups == []  # served from the cache
+    # Revoked behind this process's back (as another worker would): refused once the TTL passed.
+    session.execute(sa.update(ApiKey).where(ApiKey.id == created["id"]).values(revoked_at=utcnow()))
+    session.commit()
+    clock = [keys.time.monotonic()]
+    monkeypatch.setattr(keys.time, "monotonic", lambda: clock[0])
+    clock[0] += keys.VERIFIED_TTL_S + 0.1
+    assert api.get("/api/keys/me", key=raw).status_code == 401
+    assert len(lookups) == 1
+    # Revoked through this process: refused on the very next request.
+    other = api.post("/api/keys", json={"name": "other", "scope": "read"}).json()
+    assert api.get("/api/keys/me", key=other["key"]).status_code == 200
+    assert api.post(f"/api/keys/{other['id']}/revoke").status_code == 200
+    assert api.get("/api/keys/me", key=other["key"]).status_code == 401
+
+
+def test_a_wrong_key_is_never_cached(api: Api) -> None:
+    for _ in range(3):
+        assert api.get("/api/keys/me", key="wrong-key-0123456789").status_code == 401
+    from aerie_app.services import keys
+
+    assert keys.hash_key("wrong-key-0123456789") not in keys._verified

@@ -133,9 +133,17 @@ def test_good_requests_neither_write_nor_read_throttle_state(
     assert _get(proxied, key=None, via="198.51.100.1", url="/api/parts/").status_code == 200
     proxied.cookies.clear()
     assert calls == []
-    # A hand-chosen key reads (never writes) before it is looked up.
+    # A hand-chosen key reads (never writes) before it is looked up, and a clean client's next
+    # requests within a second do not read again; a failure makes the next request read at once.
     assert _get(proxied, key=ADMIN_KEY, via="198.51.100.1").status_code == 200
     assert calls == ["recent"]
+    for _ in range(3):
+        assert _get(proxied, key=ADMIN_KEY, via="198.51.100.1").status_code == 200
+    assert calls == ["recent"]
+    assert _get(proxied, key="wrong-key-0123456789", via="198.51.100.1").status_code == 401
+    assert calls == ["recent", "record"]
+    assert _get(proxied, key=ADMIN_KEY, via="198.51.100.1").status_code == 200
+    assert calls == ["recent", "record", "recent"]
 
 
 def test_ui_sign_in_shares_the_throttle_and_the_address_rule(proxied: TestClient) -> None:
