@@ -248,6 +248,8 @@ def operations(
             lambda c, n: ok(c.get("/api/parts/", params={"search": "hu", "limit": 50})),
             1,
         ),
+        # The floor under every route: no key, one `SELECT 1`.
+        "health": (lambda c, n: ok(c.get("/api/health")), 1),
         "get": (lambda c, n: ok(c.get(f"/api/parts/{pick(n)}")), 1),
         "update": (
             lambda c, n: ok(c.put(f"/api/parts/{pick(n)}", json={"notes": f"bench {n}"})),
