@@ -17,6 +17,7 @@ trimesh = pytest.importorskip("trimesh")
 pytest.importorskip("OCP")
 
 from aerie_app.cad.convert import GeometryFacts, convert_step  # noqa: E402
+from tests.cad.conftest import assert_y_up_metres  # noqa: E402
 
 # cascadio reference figures from the corpus README: triangles, colours, named nodes.
 REFERENCE: dict[str, tuple[int, int, int]] = {
@@ -66,17 +67,7 @@ def test_corpus_file_converts(corpus_dir: Path, glb_cache: Path, name: str) -> N
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_glb_is_y_up_metres(corpus_dir: Path, glb_cache: Path, name: str) -> None:
-    glb, facts = _convert(corpus_dir, glb_cache, name)
-    scene = trimesh.load(str(glb), force="scene")
-    lo, hi = scene.bounds
-    xmin, ymin, zmin = facts.bbox_min_mm
-    xmax, ymax, zmax = facts.bbox_max_mm
-    # STEP Z-up mm -> glTF Y-up m: x stays, glTF y = STEP z, glTF z = -STEP y.
-    expected_lo = [xmin / 1000, zmin / 1000, -ymax / 1000]
-    expected_hi = [xmax / 1000, zmax / 1000, -ymin / 1000]
-    span = max(hi - lo)
-    for got, want in zip([*lo, *hi], [*expected_lo, *expected_hi], strict=True):
-        assert got == pytest.approx(want, abs=0.002 * span + 1e-5)
+    assert_y_up_metres(*_convert(corpus_dir, glb_cache, name))
 
 
 def test_colours_and_names_survive(corpus_dir: Path, glb_cache: Path) -> None:

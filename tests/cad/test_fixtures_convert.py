@@ -19,6 +19,7 @@ from aerie_app.cad import glb as glb_mod  # noqa: E402
 from aerie_app.cad import validate  # noqa: E402
 from aerie_app.cad.convert import GeometryFacts, convert_step  # noqa: E402
 from aerie_app.errors import ConversionFailed  # noqa: E402
+from tests.cad.conftest import assert_y_up_metres  # noqa: E402
 from tests.step_fixtures import GENERATORS, GOOD  # noqa: E402
 
 BAD = [name for name in GENERATORS if name not in GOOD]
@@ -55,16 +56,7 @@ def test_fixture_glb_passes_the_khronos_validator(steps: Path, glb_cache: Path, 
 
 @pytest.mark.parametrize("name", GOOD)
 def test_glb_is_y_up_metres(steps: Path, glb_cache: Path, name: str) -> None:
-    glb, facts = _convert(steps, glb_cache, name)
-    scene = trimesh.load(str(glb), force="scene")
-    lo, hi = scene.bounds
-    xmin, ymin, zmin = facts.bbox_min_mm
-    xmax, ymax, zmax = facts.bbox_max_mm
-    # STEP Z-up mm -> glTF Y-up m: x stays, glTF y = STEP z, glTF z = -STEP y.
-    want = [xmin / 1000, zmin / 1000, -ymax / 1000, xmax / 1000, zmax / 1000, -ymin / 1000]
-    span = max(hi - lo)
-    for got, expected in zip([*lo, *hi], want, strict=True):
-        assert got == pytest.approx(expected, abs=0.002 * span + 1e-5)
+    assert_y_up_metres(*_convert(steps, glb_cache, name))
 
 
 def test_assembly_keeps_names_and_colours(steps: Path, glb_cache: Path) -> None:

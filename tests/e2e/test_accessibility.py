@@ -32,6 +32,11 @@ def audit(page: Any, where: str) -> list[str]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         """async (tags) => {
+            // Judge the page at rest: a dialog fading in blends its colours with the page.
+            await Promise.race([
+                Promise.all(document.getAnimations().map((a) => a.finished.catch(() => null))),
+                new Promise((done) => setTimeout(done, 2000)),
+            ]);
             const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},
                                                resultTypes: ['violations']});
             return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
