@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from aerie_app import workflow
@@ -255,7 +256,10 @@ def save_changes(
         if exists is None:
             session.add(PartWorker(part_id=part.id, name=new_assignee, at=now))
     session.commit()
-    session.refresh(part)
+    # The row now holds exactly ``values`` (the UPDATE matched one row at the old version):
+    # put them on the object instead of reading the row back, one round trip fewer per write.
+    for key, value in values.items():
+        set_committed_value(part, key, value)
     return part
 
 
