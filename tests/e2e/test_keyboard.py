@@ -67,6 +67,13 @@ def sign_in_by_keyboard(page: Any, server: Server) -> None:
     page.locator("#parts-table").wait_for(timeout=30_000)
 
 
+def open_part(page: Any, part: dict[str, Any]) -> None:
+    """Tab to the part's row link and follow it."""
+    tab_to(page, f'a[href="/parts/{part["id"]}"]')
+    page.keyboard.press("Enter")
+    expect(page.locator("#detail-title")).to_have_text(part["name"], timeout=30_000)
+
+
 def test_review_claim_and_complete_with_the_keyboard(page: Any, server: Server) -> None:
     part = create_via_api(server, name=unique("Keys plate"), type="cnc", amount=3)
     sign_in_by_keyboard(page, server)
@@ -84,9 +91,7 @@ def test_review_claim_and_complete_with_the_keyboard(page: Any, server: Server) 
     expect(page.locator("#tab-review")).to_have_attribute("data-state", "active")
 
     # Open the part from its row.
-    tab_to(page, f'a[href="/parts/{part["id"]}"]')
-    page.keyboard.press("Enter")
-    expect(page.locator("#detail-title")).to_have_text(part["name"], timeout=30_000)
+    open_part(page, part)
 
     # Approve: Escape closes the dialog and focus returns to the button that opened it.
     tab_to(page, ".act-approve")
@@ -167,8 +172,7 @@ def test_add_a_part_with_a_step_file_and_view_it_with_the_keyboard(
     )
     tab_to(page, "#search")
     page.keyboard.type(name)
-    tab_to(page, f'a[href="/parts/{part["id"]}"]')
-    page.keyboard.press("Enter")
+    open_part(page, part)
     viewer = page.locator("[data-testid=aerie-viewer]")
     expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
     tab_to(page, "[data-testid=viewer-fit]")
