@@ -3,24 +3,53 @@
 // buttons), so focus would fall to <body> and a keyboard user would start again from the top.
 (function () {
   const DIALOG = '[role="dialog"], [role="alertdialog"]';
-  let lastOutside = null;
+  const CONTROL = 'button, a[href], input, select, textarea, summary, [tabindex]';
+  // The control last activated (click, Enter, Space) and the one last focused, outside dialogs.
+  // Activation wins when it came shortly before the dialog: a quick Tab pressed while the dialog
+  // is still on its way moves focus on the page, but the user opened it from what they activated.
+  let activated = null;
+  let activatedAt = 0;
+  let focused = null;
+  let opener = null; // frozen when a dialog appears
+  let dialogWasOpen = false;
+
+  const control = (target) => {
+    if (dialogWasOpen || !(target instanceof Element) || target.closest(DIALOG)) return null;
+    if (target.closest("[data-radix-focus-guard]")) return null;
+    return target.closest(CONTROL);
+  };
+  const activate = (target) => {
+    const el = control(target);
+    if (el) [activated, activatedAt] = [el, performance.now()];
+  };
+  document.addEventListener("focusin", (event) => (focused = control(event.target) || focused), true);
+  document.addEventListener("pointerdown", (event) => activate(event.target), true);
   document.addEventListener(
-    "focusin",
+    "keydown",
     (event) => {
-      const target = event.target;
-      if (target instanceof HTMLElement && !target.closest(DIALOG)) lastOutside = target;
+      if (event.key === "Enter" || event.key === " ") activate(document.activeElement);
     },
     true
   );
-  let dialogWasOpen = false;
-  const giveBack = () => {
-    const active = document.activeElement;
-    if ((!active || active === document.body) && lastOutside && document.contains(lastOutside)) {
-      lastOutside.focus({ preventScroll: true });
-    }
+
+  const target = () => {
+    if (!opener) return null;
+    if (document.contains(opener)) return opener;
+    // Re-rendered behind the dialog: the control with the same id takes its place.
+    return opener.id ? document.getElementById(opener.id) : null;
   };
-  const restore = () => {
+  const giveBack = () => {
+    if (document.querySelector(DIALOG)) return; // another dialog opened meanwhile
+    const active = document.activeElement;
+    const el = target();
+    if (el && (!active || active === document.body)) el.focus({ preventScroll: true });
+  };
+  const watch = () => {
     if (document.querySelector(DIALOG)) {
+      if (!dialogWasOpen) {
+        opener = activated && performance.now() - activatedAt < 10000 ? activated : focused;
+        activated = null;
+      }
       dialogWasOpen = true;
       return;
     }
@@ -29,9 +58,9 @@
     // Radix moves focus itself while its dialog unmounts (to <body> when there is no trigger),
     // sometimes a tick later: check again after it is done.
     giveBack();
-    [0, 50, 150].forEach((ms) => setTimeout(giveBack, ms));
+    [0, 50, 150, 400].forEach((ms) => setTimeout(giveBack, ms));
   };
-  const start = () => new MutationObserver(restore).observe(document.body, { childList: true, subtree: true });
+  const start = () => new MutationObserver(watch).observe(document.body, { childList: true, subtree: true });
   if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start);
 })();

@@ -47,6 +47,28 @@ def focused(page: Any, selector: str) -> bool:
     raise AssertionError("the page kept navigating")
 
 
+def expect_focus_back(page: Any, selector: str) -> None:
+    """Focus comes back to ``selector`` after a dialog closes.
+
+    Radix gives focus back in a timer after the dialog unmounts, so this waits for it (a loaded
+    CI machine once looked a few milliseconds too early) and names what holds focus if it never comes.
+    """
+    try:
+        expect(page.locator(selector)).to_be_focused(timeout=5_000)
+    except AssertionError:
+        holder = page.evaluate("() => document.activeElement?.outerHTML.slice(0, 160) ?? 'nothing'")
+        raise AssertionError(f"focus did not return to {selector}; it is on {holder}") from None
+
+
+def expect_focus_back(page: Any, selector: str) -> None:
+    """Focus comes back to ``selector`` after a dialog closes (Radix unmounts it a tick later)."""
+    try:
+        expect(page.locator(selector)).to_be_focused(timeout=5_000)
+    except AssertionError:
+        holder = page.evaluate("() => document.activeElement?.outerHTML.slice(0, 160) ?? 'nothing'")
+        raise AssertionError(f"focus did not return to {selector}; it is on {holder}") from None
+
+
 def tab_to(page: Any, selector: str, *, limit: int = 80, back: bool = False) -> None:
     """Press Tab (or Shift+Tab) until the focused element matches ``selector``."""
     for _ in range(limit):
@@ -99,7 +121,7 @@ def test_review_claim_and_complete_with_the_keyboard(page: Any, server: Server) 
     expect(page.locator("#action-confirm")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.locator("#action-confirm")).to_have_count(0)
-    assert focused(page, ".act-approve"), "focus did not return to the Approve button"
+    expect_focus_back(page, ".act-approve")
     page.keyboard.press("Enter")
     tab_to(page, "#reviewer")
     page.keyboard.type("Ada")
@@ -141,6 +163,10 @@ def test_add_a_part_with_a_step_file_and_view_it_with_the_keyboard(
     sign_in_by_keyboard(page, server)
     tab_to(page, "#add-part")
     page.keyboard.press("Enter")
+    # A quick user tabs on before the dialog is there: focus wanders over the page, yet closing
+    # the dialog must still give focus back to Add part, the control that opened it.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
     tab_to(page, "#pf-name")
     page.keyboard.type(name)
     tab_to(page, "#pf-subsystem")
@@ -162,7 +188,7 @@ def test_add_a_part_with_a_step_file_and_view_it_with_the_keyboard(
     expect(page.locator("#conversion-status")).to_have_attribute("role", "status")
     page.keyboard.press("Escape")
     expect(page.locator("#pf-save")).to_have_count(0)
-    assert focused(page, "#add-part"), "focus did not return to Add part"
+    expect_focus_back(page, "#add-part")
 
     # Open it and reach the viewer's tools and its canvas, which names the part and its size.
     part = next(
