@@ -48,19 +48,6 @@ def focused(page: Any, selector: str) -> bool:
 
 
 def expect_focus_back(page: Any, selector: str) -> None:
-    """Focus comes back to ``selector`` after a dialog closes.
-
-    Radix gives focus back in a timer after the dialog unmounts, so this waits for it (a loaded
-    CI machine once looked a few milliseconds too early) and names what holds focus if it never comes.
-    """
-    try:
-        expect(page.locator(selector)).to_be_focused(timeout=5_000)
-    except AssertionError:
-        holder = page.evaluate("() => document.activeElement?.outerHTML.slice(0, 160) ?? 'nothing'")
-        raise AssertionError(f"focus did not return to {selector}; it is on {holder}") from None
-
-
-def expect_focus_back(page: Any, selector: str) -> None:
     """Focus comes back to ``selector`` after a dialog closes (Radix unmounts it a tick later)."""
     try:
         expect(page.locator(selector)).to_be_focused(timeout=5_000)
