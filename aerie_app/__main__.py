@@ -13,15 +13,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _bootstrap(port: int) -> None:
-    """Migrate, make sure an admin key exists, print where Aerie is (and a new key, once)."""
+    """Migrate, make sure an admin key exists, seed a fresh shop, print where Aerie is (and a new
+    key, once)."""
     from aerie_app.db import migrate, session_scope
     from aerie_app.services import keys
+    from aerie_app.services.shop.seed import prepare_shop
 
     settings = get_settings()
     migrate()
     configured = settings.api_key.get_secret_value() if settings.api_key else None
     with session_scope() as session:
         raw = keys.bootstrap_admin(session, configured=configured)
+        prepare_shop(session)
     print(f"Aerie data folder: {settings.data_dir}", flush=True)
     if raw:
         # Printed once, to the terminal only: it is stored hashed and cannot be shown again.

@@ -39,6 +39,12 @@ class ValidationFailed(AerieError):
         self.field = field
 
 
+class InvalidValue(ValidationFailed):
+    """A well-formed value Aerie cannot take (a zero-size machine, an unknown material): 422."""
+
+    status_code = 422
+
+
 class BadRequest(AerieError):
     status_code = 400
 

@@ -1,4 +1,5 @@
-"""Aerie's tables and enums: Part, PartEvent, PartFile, ApiKey, UiSession; throttle_event."""
+"""Aerie's tables and enums: Part, PartEvent, PartFile, ApiKey, UiSession, the shop's Machine,
+StockItem, ShopSetting and PartFit; throttle_event."""
 
 from __future__ import annotations
 
@@ -73,6 +74,30 @@ class Scope(enum.StrEnum):
         return order.index(self) >= order.index(needed)
 
 
+class Process(enum.StrEnum):
+    """What a machine does; decides which orientations a part may take in it (services/shop/fit.py)."""
+
+    ROUTER = "router"
+    LASER = "laser"
+    WATERJET = "waterjet"
+    LATHE = "lathe"
+    MILL = "mill"
+    PRINTER = "printer"
+    HAND = "hand"
+
+
+class StockKind(enum.StrEnum):
+    SHEET = "sheet"
+    BAR = "bar"
+
+
+class FitStatus(enum.StrEnum):
+    FITS = "fits"  # at least one enabled machine can make it
+    NONE = "none"  # no enabled machine can; fit_reason says the nearest miss
+    NO_MODEL = "no_model"  # no geometry facts yet: never "fits"
+    UNKNOWN = "unknown"  # a model, but no enabled machine to judge it against
+
+
 class ConversionStatus(enum.StrEnum):
     NONE = "none"  # nothing to convert (PDF)
     QUEUED = "queued"
@@ -133,6 +158,25 @@ class Part(SQLModel, table=True):
     volume_mm3: float | None = Field(default=None)
     mass_g: float | None = Field(default=None, index=True)
     version: int = Field(default=1, ge=1)
+    # The shop's view of the part (services/shop): entered by hand, or computed and stored so
+    # lists can filter and sort by them. A recompute stamps updated_at, not version.
+    measured_mass_g: float | None = Field(default=None)
+    thickness_mm: float | None = Field(default=None, index=True)
+    fit_status: str = Field(
+        default=FitStatus.NO_MODEL.value,
+        sa_column=sa.Column(
+            sa.String(10), nullable=False, server_default=FitStatus.NO_MODEL.value, index=True
+        ),
+    )
+    # [{"id": machine id, "name": its name}], names kept so the part's JSON needs no join.
+    fit_machines: list[dict[str, Any]] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    fit_reason: str | None = Field(default=None, max_length=500)
+    stock_item_id: int | None = Field(default=None)
+    stock_label: str | None = Field(default=None, max_length=200)
+    stock_reason: str | None = Field(default=None, max_length=500)
+    duplicate_of: int | None = Field(default=None, index=True)
+    # {"partId", "name"} of the part it looks like, as they were when it was found.
+    duplicate_ref: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
 
 
 class PartEvent(SQLModel, table=True):
@@ -197,6 +241,8 @@ class PartFile(SQLModel, table=True):
         default=None, sa_column=_dt_column(nullable=True)
     )
     facts: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    # What this revision's facts did to the part: {changed, movedToReview, old, new} (or null).
+    geometry_change: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
 
 
 class ApiKey(SQLModel, table=True):
@@ -238,6 +284,69 @@ class Preset(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20, index=True)
     value: str = Field(max_length=200)
+
+
+class Machine(SQLModel, table=True):
+    """A machine of the shop. Envelope in mm: x, y, z; a lathe's x is its max diameter and y its
+    max length (z unused); a hand process may have none (any size)."""
+
+    __tablename__ = "machine"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    process: str = Field(max_length=10)
+    envelope_x_mm: float | None = Field(default=None)
+    envelope_y_mm: float | None = Field(default=None)
+    envelope_z_mm: float | None = Field(default=None)
+    # "in" when the shop thinks of it in inches (a 24 × 48 in router): reasons quote both.
+    units: str = Field(default="mm", max_length=2)
+    # Material keys of cad/materials.py it can cut; empty = any.
+    materials: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    min_thickness_mm: float | None = Field(default=None)
+    max_thickness_mm: float | None = Field(default=None)
+    margin_mm: float = Field(default=0.0)
+    enabled: bool = Field(default=True)
+
+
+class StockItem(SQLModel, table=True):
+    """Material on hand: a sheet (size_x × size_y, thickness) or a bar (size_x long, thickness = diameter)."""
+
+    __tablename__ = "stock_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    material: str = Field(max_length=60)
+    thickness_mm: float
+    kind: str = Field(default=StockKind.SHEET.value, max_length=5)
+    size_x_mm: float
+    size_y_mm: float | None = Field(default=None)
+    count: int = Field(default=0)
+
+
+class ShopSetting(SQLModel, table=True):
+    """Small admin settings of the shop (the robot weight limit) and markers (seeding happened)."""
+
+    __tablename__ = "shop_setting"
+
+    key: str = Field(primary_key=True, max_length=60)
+    value: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+
+
+class PartFit(SQLModel, table=True):
+    """Which machine can make which part: the index behind ``?fits=<machine id>``."""
+
+    __tablename__ = "part_fit"
+    __table_args__ = (sa.Index("ix_part_fit_machine", "machine_id", "part_id"),)
+
+    part_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("part.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    machine_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("machine.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
 
 
 # Working state, not data: kept out of SQLModel.metadata, so backups and restores never see it

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from aerie_app.cad.units import thickness_label
 from aerie_app.errors import ValidationFailed
 from aerie_app.models import Category, Part, PartType, Status
 from aerie_app.workflow import allowed_actions
@@ -21,6 +22,7 @@ CAMEL_TO_SNAKE = {
     "miscInfo": "misc_info",
     "claimedDate": "claimed_date",
     "quantityDone": "quantity_done",
+    "measuredMassG": "measured_mass_g",
 }
 
 TEXT_LIMITS = {
@@ -34,7 +36,8 @@ TEXT_LIMITS = {
     "onshape_url": 1000,
     "file": 255,
 }
-EDITABLE = set(TEXT_LIMITS) | {"type", "amount", "misc_info", "claimed_date"}
+EDITABLE = set(TEXT_LIMITS) | {"type", "amount", "misc_info", "claimed_date", "measured_mass_g"}
+MAX_MASS_G = 1_000_000.0  # a tonne: past that a "mass" is a typo
 MISC_INFO_MAX_KEYS = 50
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -166,6 +169,8 @@ def normalize_part_input(body: Any, *, partial: bool) -> dict[str, Any]:
             out["claimed_date"] = _datetime(value, column)
         elif column == "type":
             out["type"] = _part_type(value)
+        elif column == "measured_mass_g":
+            out["measured_mass_g"] = _mass(value)
         elif column == "file":
             text = clean_text(value, "file", limit=255) if value is not None else ""
             out["file"] = sanitize_filename(text) if text else None
@@ -187,6 +192,24 @@ def normalize_part_input(body: Any, *, partial: bool) -> dict[str, Any]:
     if partial and not out:
         raise ValidationFailed("body", "Nothing to update: no known field was given")
     return out
+
+
+def _mass(value: Any) -> float | None:
+    """A mass weighed by hand, in grams; null clears it."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ValidationFailed("measuredMassG", "measuredMassG must be a number of grams") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationFailed("measuredMassG", "measuredMassG must be a number of grams")
+    if not math.isfinite(value) or value <= 0 or value > MAX_MASS_G:
+        raise ValidationFailed(
+            "measuredMassG", f"measuredMassG must be more than 0 and at most {MAX_MASS_G:g} g"
+        )
+    return round(float(value), 3)
 
 
 def _choice(text: str, field: str) -> str:
@@ -248,4 +271,24 @@ def part_public(part: Part | Any) -> dict[str, Any]:
         "version": part.version,
         "geometry": geometry,
         "allowedActions": [a.value for a in allowed_actions(part)],
+        # The geometry-aware shop (services/shop)
+        "measuredMassG": part.measured_mass_g,
+        "thicknessMm": part.thickness_mm,
+        "thicknessLabel": thickness_label(part.thickness_mm) if part.thickness_mm else None,
+        "fit": {
+            "status": part.fit_status,
+            "machines": part.fit_machines or [],
+            "reason": part.fit_reason,
+        },
+        "stock": (
+            {"id": part.stock_item_id, "label": part.stock_label}
+            if part.stock_item_id is not None
+            else None
+        ),
+        "stockReason": part.stock_reason,
+        "duplicateOf": (
+            {"id": part.duplicate_of, **(part.duplicate_ref or {})}
+            if part.duplicate_of is not None
+            else None
+        ),
     }

@@ -27,6 +27,11 @@ class Action(enum.StrEnum):
     REVERT = "revert"
     MARK_INCORRECT = "mark_incorrect"
     MARK_CORRECT = "mark_correct"
+    # System transitions: taken by Aerie itself, never offered as a button or a route.
+    REOPEN_REVIEW = "reopen_review"
+
+
+SYSTEM_ACTIONS = frozenset({Action.REOPEN_REVIEW})
 
 
 class PartView(Protocol):
@@ -74,6 +79,8 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.REVERT: Transition(frozenset({Category.COMPLETED}), ALL_STATUSES),
     Action.MARK_INCORRECT: Transition(frozenset({Category.COMPLETED}), ALL_STATUSES),
     Action.MARK_CORRECT: Transition(frozenset({Category.COMPLETED}), ALL_STATUSES),
+    # A new revision whose geometry changed sends a part past Review back to be reviewed again.
+    Action.REOPEN_REVIEW: Transition(QUEUES | {Category.COMPLETED}, ALL_STATUSES),
 }
 
 # Where a completed part goes back to when reverted, by type.
@@ -143,11 +150,15 @@ def _allowed(category: str, status: str, assigned: bool, incorrect: bool) -> tup
         0,
         {"completedIncorrectly": incorrect},
     )
-    return tuple(action for action in Action if is_allowed(shape, action))
+    return tuple(
+        action for action in Action if action not in SYSTEM_ACTIONS and is_allowed(shape, action)
+    )
 
 
 def allowed_actions(part: PartView) -> list[Action]:
-    """Which actions the workflow allows now (cached per state: lists call this per row)."""
+    """Which actions a person may take now (cached per state: lists call this per row).
+
+    System actions are left out: only Aerie takes them (see :data:`SYSTEM_ACTIONS`)."""
     incorrect = bool((part.misc_info or {}).get("completedIncorrectly", False))
     return list(_allowed(part.category, part.status, bool(part.assigned), incorrect))
 
@@ -176,20 +187,44 @@ def _info(part: PartView) -> dict[str, Any]:
 
 
 def approve(
-    part: PartView, *, reviewer: str | None, fields: Mapping[str, Any] | None = None
+    part: PartView,
+    *,
+    reviewer: str | None,
+    fields: Mapping[str, Any] | None = None,
+    no_fit_reason: str | None = None,
+    confirm_no_fit: bool = False,
 ) -> Change:
-    """Review → the type's queue, Reviewed; the reviewer and custom fields go into misc info."""
+    """Review → the type's queue, Reviewed; the reviewer and custom fields go into misc info.
+
+    ``no_fit_reason`` is set when the part fits no machine: approving it out of Review then
+    needs ``confirm_no_fit`` (else 409 with the reason), and the confirmation is noted.
+    """
     _require(part, Action.APPROVE)
     kind = part_type(part)
+    first = _category(part) is Category.REVIEW
+    if first and no_fit_reason is not None and not confirm_no_fit:
+        raise Conflict(
+            f"This part fits no machine ({no_fit_reason}); approve it with confirmNoFit "
+            "to go ahead anyway",
+            {
+                "action": Action.APPROVE.value,
+                "fit": "none",
+                "reason": no_fit_reason,
+                "confirm": "confirmNoFit",
+            },
+        )
     info = _info(part)
     info.update(fields or {})
     if reviewer:
         info["reviewer"] = reviewer
-    status = Status.REVIEWED if _category(part) is Category.REVIEW else _status(part)
+    status = Status.REVIEWED if first else _status(part)
+    notes = [f"Reviewed by {reviewer}"] if reviewer else []
+    if first and no_fit_reason is not None:
+        notes.append(f"Approved although it fits no machine: {no_fit_reason}")
     return Change(
         Action.APPROVE,
         {"category": Category(kind.value).value, "status": status.value, "misc_info": info},
-        note=f"Reviewed by {reviewer}" if reviewer else None,
+        note="; ".join(notes) or None,
     )
 
 
@@ -318,6 +353,28 @@ def revert(part: PartView) -> Change:
             "quantity_done": 0,
             "misc_info": info,
         },
+    )
+
+
+def reopen_review(part: PartView, *, reason: str) -> Change:
+    """Back to Review / Pending because the part's geometry changed: unclaimed, nothing done yet
+    (pieces made from the old geometry no longer count)."""
+    _require(part, Action.REOPEN_REVIEW)
+    info = _info(part)
+    for key in ("completed_at", "completedIncorrectly"):
+        info.pop(key, None)
+    return Change(
+        Action.REOPEN_REVIEW,
+        {
+            "category": Category.REVIEW.value,
+            "status": Status.PENDING.value,
+            "assigned": None,
+            "claimed_date": None,
+            "quantity_done": 0,
+            "completed_at": None,
+            "misc_info": info,
+        },
+        note=reason,
     )
 
 

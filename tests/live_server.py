@@ -24,11 +24,13 @@ from tests.conftest import ADMIN_KEY, ROOT
 BOOTSTRAP = """
 from aerie_app.db import migrate, session_scope
 from aerie_app.services import keys
+from aerie_app.services.shop.seed import prepare_shop
 from aerie_app.settings import get_settings
 
 migrate()
 with session_scope() as session:
     keys.bootstrap_admin(session, configured=get_settings().api_key.get_secret_value())
+    prepare_shop(session)
 """
 
 

@@ -1,8 +1,10 @@
-"""Densities of common robotics-shop materials and tolerant lookup for mass estimates."""
+"""Densities of common robotics-shop materials, and the tolerant lookup of a material key that mass
+estimates, machine fit and stock matching share."""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # g/cm³, typical datasheet values; good to a few percent, which is all a mass estimate needs.
 DENSITIES_G_CM3: dict[str, float] = {
@@ -73,22 +75,49 @@ def _tokens(text: str) -> set[str]:
     return found
 
 
-def density_for(material: str) -> float | None:
-    """Density in g/cm³ for a free-text material name ("6061-T6 Aluminum", "Polycarb"), or None."""
+@lru_cache(maxsize=4096)
+def material_key(material: str) -> str | None:
+    """The table key of a free-text material name ("6061-T6 Aluminum" → "aluminium 6061"), or None."""
     if not material or not material.strip():
         return None
     text = material.strip().lower()
     if text in DENSITIES_G_CM3:
-        return DENSITIES_G_CM3[text]
+        return text
     tokens = _tokens(text)
     for words, key in _ALIASES:
         if any(word in tokens for word in words):
-            return DENSITIES_G_CM3[key]
+            return key
     # Prefix match catches truncations such as "alumin", "polyc", "stainl".
     for words, key in _ALIASES:
         if any(len(token) >= 4 and word.startswith(token) for token in tokens for word in words):
-            return DENSITIES_G_CM3[key]
+            return key
     return None
+
+
+MATERIAL_KEYS = tuple(DENSITIES_G_CM3)
+
+
+def material_family(key: str) -> str:
+    """The general key an alloy belongs to ("aluminium 6061" → "aluminium"); else the key itself."""
+    family = key.split(" ", 1)[0]
+    return family if family != key and family in DENSITIES_G_CM3 else key
+
+
+def compatible(offered: str, wanted: str) -> bool:
+    """Whether what a machine cuts or stock is (``offered``) serves a part of ``wanted``.
+
+    Equal keys match; a family matches its alloys both ways: a router listed for "aluminium"
+    cuts 6061, and a part that only says "Aluminum" can come from 6061 sheet.
+    """
+    return offered == wanted or material_family(wanted) == offered or (
+        material_family(offered) == wanted
+    )
+
+
+def density_for(material: str) -> float | None:
+    """Density in g/cm³ for a free-text material name ("6061-T6 Aluminum", "Polycarb"), or None."""
+    key = material_key(material)
+    return DENSITIES_G_CM3[key] if key is not None else None
 
 
 def estimated_mass_g(volume_mm3: float, material: str) -> float | None:

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from aerie_app.db import begin_write, session_scope
 from aerie_app.errors import AerieError
 from aerie_app.models import ConversionStatus, Part, PartFile, utcnow
-from aerie_app.services import files, parts, storage
+from aerie_app.services import files, model_facts, parts, storage
 from aerie_app.settings import get_settings
 
 log = logging.getLogger("aerie.conversions")
@@ -101,16 +101,24 @@ def finish(
         if part is None:
             continue
         note = f"{row.display_name}: " + (f"failed: {error}" if error else "3D model ready")
-        fields = files.geometry_fields(facts, part.material) if (facts and row.is_current) else {}
+        current = bool(facts and row.is_current)
         try:
             begin_write(session)
             session.refresh(part)
+            fields = model_facts.facts_fields(session, part, facts) if current else {}
             parts.save_changes(
                 session, part, fields, actor="converter", kind="conversion", note=note
             )
         except AerieError:
             # The part changed meanwhile; its geometry columns are refreshed on the next read.
             session.rollback()
+            continue
+        if current:
+            try:
+                model_facts.after_new_facts(session, row.part_id, row)
+            except AerieError:
+                session.rollback()
+                log.warning("part %s: changed/duplicate geometry check failed", row.part_id)
 
 
 def convert_one(sha256: str) -> None:

@@ -22,7 +22,7 @@ from aerie_app.db import begin_write
 from aerie_app.errors import NotFound, TooLarge
 from aerie_app.models import ConversionStatus, PartFile, utcnow
 from aerie_app.schemas import iso, sanitize_filename
-from aerie_app.services import parts, storage
+from aerie_app.services import model_facts, parts, storage
 from aerie_app.settings import get_settings
 
 CHUNK = 1024 * 1024
@@ -109,7 +109,7 @@ def save_upload(
     session.add(row)
     session.commit()
     fields: dict[str, Any] = {"file": display}
-    fields |= geometry_fields(facts, part.material) if facts else _no_geometry()
+    fields |= model_facts.facts_fields(session, part, facts)
     parts.save_changes(
         session,
         part,
@@ -118,18 +118,12 @@ def save_upload(
         kind="upload",
         note=f"{display} (revision {revision}, {size} bytes)",
     )
+    if facts:
+        # Content converted before: its facts are here now, so are their consequences.
+        assert row.id is not None
+        model_facts.after_new_facts(session, part_id, row)
     session.refresh(row)
     return row
-
-
-def _no_geometry() -> dict[str, Any]:
-    return {
-        "stock_x_mm": None,
-        "stock_y_mm": None,
-        "stock_z_mm": None,
-        "volume_mm3": None,
-        "mass_g": None,
-    }
 
 
 def _initial_conversion(
@@ -162,20 +156,8 @@ def _initial_conversion(
     return ConversionStatus.QUEUED, None, None
 
 
-def geometry_fields(facts: dict[str, Any], material: str) -> dict[str, Any]:
-    """The part's denormalised geometry columns from a model's facts (mass from its material)."""
-    from aerie_app.cad.materials import estimated_mass_g
-
-    size = facts.get("bbox_mm") or {}
-    volume = facts.get("volume_mm3")
-    mass = estimated_mass_g(float(volume), material) if volume else None
-    return {
-        "stock_x_mm": size.get("x"),
-        "stock_y_mm": size.get("y"),
-        "stock_z_mm": size.get("z"),
-        "volume_mm3": volume,
-        "mass_g": round(mass, 2) if mass is not None else None,
-    }
+# Kept here for callers that know it by this name (the legacy importer).
+geometry_fields = model_facts.geometry_fields
 
 
 def current_file(session: Session, part_id: int) -> PartFile | None:
@@ -238,6 +220,7 @@ def file_public(row: PartFile) -> dict[str, Any]:
         "uploadedBy": row.uploaded_by,
         "uploadedAt": iso(row.uploaded_at),
         "conversion": conversion_public(row),
+        "geometryChange": row.geometry_change,
     }
 
 
@@ -249,6 +232,7 @@ def conversion_public(row: PartFile) -> dict[str, Any] | None:
         "error": row.conversion_error,
         "seconds": row.conversion_seconds,
         "facts": row.facts,
+        "geometryChange": row.geometry_change,
     }
 
 

@@ -18,9 +18,20 @@ from sqlmodel import Session, col, select
 from aerie_app import workflow
 from aerie_app.db import begin_write, ensure_write
 from aerie_app.errors import Conflict, NotFound, ValidationFailed
-from aerie_app.models import Category, Part, PartEvent, PartWorker, Status, utcnow
+from aerie_app.models import (
+    Category,
+    FitStatus,
+    Part,
+    PartEvent,
+    PartFit,
+    PartType,
+    PartWorker,
+    Status,
+    utcnow,
+)
 from aerie_app.services import storage
 from aerie_app.services.search import dumps, rank_expression, search_filter, search_text_for
+from aerie_app.services.shop import recompute as shop_fit
 from aerie_app.workflow import Action
 
 SORTABLE = {
@@ -42,6 +53,13 @@ SORTABLE = {
     "mass_g": Part.mass_g,
     "stock_x_mm": Part.stock_x_mm,
     "volume_mm3": Part.volume_mm3,
+    "thickness_mm": Part.thickness_mm,
+    # Measured mass wins over the estimate, as in the weight budget.
+    "mass": sa.func.coalesce(col(Part.measured_mass_g), col(Part.mass_g)),
+    # Fits first, then fits nothing, then not judged (no machines), then no model.
+    "fit": sa.case(
+        {s.value: i for i, s in enumerate(FitStatus)}, value=col(Part.fit_status), else_=9
+    ),
 }
 SORT_ALIASES = {
     "partId": "part_id",
@@ -51,10 +69,16 @@ SORT_ALIASES = {
     "completedAt": "completed_at",
     "materialThickness": "material_thickness",
     "massG": "mass_g",
-    "mass": "mass_g",
+    "measuredMassG": "mass",
     "stock": "stock_x_mm",
     "volume": "volume_mm3",
+    "thickness": "thickness_mm",
+    "thicknessMm": "thickness_mm",
+    "fitStatus": "fit",
+    "fit_status": "fit",
 }
+# Two thicknesses this close are the same stock (a 1/4 in sheet and a 6.35 mm model).
+THICKNESS_TOLERANCE_MM = 0.1
 FILTERABLE = ("category", "subsystem", "material", "assigned", "status", "type")
 # Every column but the (large) search text: lists never show it.
 LIST_COLUMNS = [c for c in Part.__table__.columns if c.name != "search_text"]  # type: ignore[attr-defined]
@@ -76,9 +100,21 @@ class PartQuery:
     assigned: str | None = None
     status: str | None = None
     type: str | None = None
+    # Mass filters read the measured mass where there is one, else the estimate.
     min_mass_g: float | None = None
     max_mass_g: float | None = None
     has_model: bool | None = None
+    # A machine id (parts it can make) or "none" (parts no machine can make).
+    fits: int | str | None = None
+    fit_status: str | None = None
+    # The model's box on its own axes (the part JSON's geometry.stockMm), at most these.
+    max_x_mm: float | None = None
+    max_y_mm: float | None = None
+    max_z_mm: float | None = None
+    # Stock thickness: within 0.1 mm of ``thickness_mm``, or within the range.
+    thickness_mm: float | None = None
+    min_thickness_mm: float | None = None
+    max_thickness_mm: float | None = None
 
 
 def _actor(actor: str | None) -> str | None:
@@ -104,6 +140,9 @@ def create_part(session: Session, *, data: Mapping[str, Any], actor: str | None)
         created_at=now,
         updated_at=now,
     )
+    # No model yet: the stock match from its material and typed thickness.
+    for key, value in shop_fit.fields_for(session, part).items():
+        setattr(part, key, value)
     if not part.part_id:
         part.part_id = part.uuid[:8]
     if part.assigned:
@@ -137,10 +176,7 @@ def list_parts(
         value = getattr(query, name)
         if value:
             conditions.append(getattr(Part, name) == value)
-    if query.min_mass_g is not None:
-        conditions.append(col(Part.mass_g) >= query.min_mass_g)
-    if query.max_mass_g is not None:
-        conditions.append(col(Part.mass_g) <= query.max_mass_g)
+    conditions.extend(shop_conditions(query))
     if query.has_model is not None:
         has = col(Part.stock_x_mm).is_not(None)
         conditions.append(has if query.has_model else sa.not_(has))
@@ -167,6 +203,45 @@ def list_parts(
     if query.limit is not None:
         stmt = stmt.limit(min(max(query.limit, 0), MAX_PAGE * 100))
     return session.execute(stmt).all(), int(total)
+
+
+def shop_conditions(query: PartQuery) -> list[Any]:
+    """The WHERE clauses of the shop filters: fit, stock size, thickness, mass."""
+    out: list[Any] = []
+    mass = SORTABLE["mass"]
+    if query.min_mass_g is not None:
+        out.append(mass >= query.min_mass_g)
+    if query.max_mass_g is not None:
+        out.append(mass <= query.max_mass_g)
+    if query.fits == "none":
+        out.append(col(Part.fit_status) == FitStatus.NONE.value)
+    elif isinstance(query.fits, int):
+        # ix_part_fit_machine answers this without reading part_fit's table.
+        out.append(
+            col(Part.id).in_(sa.select(PartFit.part_id).where(PartFit.machine_id == query.fits))
+        )
+    if query.fit_status:
+        out.append(col(Part.fit_status) == query.fit_status)
+    for limit, column in (
+        (query.max_x_mm, Part.stock_x_mm),
+        (query.max_y_mm, Part.stock_y_mm),
+        (query.max_z_mm, Part.stock_z_mm),
+    ):
+        if limit is not None:
+            out.append(col(column) <= limit)
+    thickness = col(Part.thickness_mm)
+    if query.thickness_mm is not None:
+        out.append(
+            thickness.between(
+                query.thickness_mm - THICKNESS_TOLERANCE_MM,
+                query.thickness_mm + THICKNESS_TOLERANCE_MM,
+            )
+        )
+    if query.min_thickness_mm is not None:
+        out.append(thickness >= query.min_thickness_mm)
+    if query.max_thickness_mm is not None:
+        out.append(thickness <= query.max_thickness_mm)
+    return out
 
 
 def rows_by_id(session: Session, ids: Sequence[int]) -> list[Any]:
@@ -230,6 +305,10 @@ def save_changes(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         raise Conflict("This part was changed by someone else; reload and try again")
+    if "fit_machines" in changed:
+        shop_fit.sync_fit_rows(session, {part.id: shop_fit.machine_ids(changed["fit_machines"])})
+    if "part_id" in changed or "name" in changed:
+        _refresh_duplicate_refs(session, part.id, merged, now)
     who = _actor(actor)
     if kind == "edit":
         for key, new in changed.items():
@@ -263,6 +342,16 @@ def save_changes(
     return part
 
 
+def _refresh_duplicate_refs(session: Session, part_id: int, part: Any, now: Any) -> None:
+    """Parts that look like this one show its partId and name: keep them current."""
+    session.execute(
+        sa.update(Part)
+        .where(col(Part.duplicate_of) == part_id)
+        .values(duplicate_ref={"partId": part.part_id, "name": part.name}, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _load_for_write(session: Session, part_id: int) -> Part:
     # Read inside the write transaction: on SQLite BEGIN IMMEDIATE already serialises writers;
     # on PostgreSQL the version check in _save settles races.
@@ -285,6 +374,8 @@ def update_part(
     moves = (new_status and new_status != part.status) or (
         new_category and new_category != part.category
     )
+    if {"material", "material_thickness"} & fields.keys():
+        fields |= shop_fit.fields_for(session, part, **fields)
     if fields:
         part = save_changes(
             session, part, fields, actor=actor, kind="edit", expected_version=expected_version
@@ -308,13 +399,26 @@ def perform(
     fields: Mapping[str, Any] | None = None,
     quantity: int | None = None,
     storage_location: str | None = None,
+    confirm_no_fit: bool = False,
+    reason: str | None = None,
 ) -> Part:
-    """Run one workflow action on a part (see :mod:`aerie_app.workflow` for the rules)."""
+    """Run one workflow action on a part (see :mod:`aerie_app.workflow` for the rules).
+
+    Approving a part that fits no machine needs ``confirm_no_fit`` (bought parts, type misc,
+    never do); ``reason`` is the timeline note of a system action.
+    """
     part = _load_for_write(session, part_id)
     now = utcnow()
     change: workflow.Change
     if action is Action.APPROVE:
-        change = workflow.approve(part, reviewer=reviewer, fields=fields)
+        blocked = part.fit_status == FitStatus.NONE.value and part.type != PartType.MISC.value
+        change = workflow.approve(
+            part,
+            reviewer=reviewer,
+            fields=fields,
+            no_fit_reason=(part.fit_reason or "no machine can make it") if blocked else None,
+            confirm_no_fit=confirm_no_fit,
+        )
     elif action is Action.ASSIGN:
         change = workflow.assign(part, name=name or "", now=now)
     elif action is Action.START:
@@ -331,6 +435,8 @@ def perform(
         change = workflow.mark_incorrect(part, incorrect=True)
     elif action is Action.MARK_CORRECT:
         change = workflow.mark_incorrect(part, incorrect=False)
+    elif action is Action.REOPEN_REVIEW:
+        change = workflow.reopen_review(part, reason=reason or "Back to Review")
     else:  # pragma: no cover - Action is closed
         raise ValidationFailed("action", f"Unknown action {action}")
     return save_changes(
@@ -349,6 +455,13 @@ def delete_part(session: Session, part_id: int, *, actor: str | None) -> None:
     begin_write(session)
     get_part(session, part_id)
     session.execute(sa.delete(Part).where(col(Part.id) == part_id))
+    # Parts that looked like it no longer look like anything.
+    session.execute(
+        sa.update(Part)
+        .where(col(Part.duplicate_of) == part_id)
+        .values(duplicate_of=None, duplicate_ref=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     storage.delete_part_dir(part_id)
     storage.prune_blobs(session)

@@ -42,6 +42,8 @@ def run(action: Action, part: FakePart) -> workflow.Change:
         return workflow.complete(part, now=NOW)
     if action is Action.REVERT:
         return workflow.revert(part)
+    if action is Action.REOPEN_REVIEW:
+        return workflow.reopen_review(part, reason="Geometry changed")
     if action is Action.MARK_INCORRECT:
         return workflow.mark_incorrect(part, incorrect=True)
     return workflow.mark_incorrect(part, incorrect=False)
@@ -69,7 +71,9 @@ def test_action_allowed_exactly_per_table(
     if action is Action.UNCLAIM:
         expected = expected and (assigned is not None or status is Status.IN_PROGRESS)
     assert workflow.is_allowed(part, action) is expected
-    assert (action in workflow.allowed_actions(part)) is expected
+    # System actions are taken by Aerie, never offered to a person.
+    offered = expected and action not in workflow.SYSTEM_ACTIONS
+    assert (action in workflow.allowed_actions(part)) is offered
     if expected:
         if action is Action.ASSIGN and assigned and status is Status.IN_PROGRESS:
             with pytest.raises(Conflict):
@@ -90,6 +94,42 @@ def test_approve_moves_to_type_queue(kind: PartType) -> None:
     assert change.fields["category"] == kind.value
     assert change.fields["status"] == Status.REVIEWED.value
     assert change.fields["misc_info"] == {"reviewer": "Ann", "tap": "10-32"}
+
+
+def test_approving_a_part_that_fits_no_machine_needs_confirmation() -> None:
+    part = FakePart()
+    with pytest.raises(Conflict) as err:
+        workflow.approve(part, reviewer="Ann", no_fit_reason="130 mm > 100 mm Laser bed by 30 mm on X")
+    assert err.value.details["confirm"] == "confirmNoFit"
+    assert "130 mm > 100 mm" in err.value.message
+    change = workflow.approve(
+        part, reviewer="Ann", no_fit_reason="130 mm > 100 mm Laser bed", confirm_no_fit=True
+    )
+    assert change.fields["category"] == "cnc"
+    assert change.note == "Reviewed by Ann; Approved although it fits no machine: 130 mm > 100 mm Laser bed"
+    # Approving an already approved part again (to change the reviewer) never asks.
+    again = FakePart(category="cnc", status="Reviewed")
+    assert workflow.approve(again, reviewer="Bo", no_fit_reason="too big").fields["category"] == "cnc"
+
+
+@pytest.mark.parametrize(
+    ("category", "status"),
+    [("cnc", "In Progress"), ("hand", "Already Started"), ("misc", "Reviewed"), ("completed", "Completed")],
+)
+def test_reopen_review_clears_work_done(category: str, status: str) -> None:
+    part = FakePart(
+        category=category,
+        status=status,
+        assigned="Zoe",
+        amount=3,
+        quantity_done=2,
+        misc_info={"completed_at": "x", "completedIncorrectly": True, "reviewer": "Ann"},
+    )
+    change = workflow.reopen_review(part, reason="Geometry changed")
+    assert change.fields["category"] == "review" and change.fields["status"] == "Pending"
+    assert change.fields["assigned"] is None and change.fields["quantity_done"] == 0
+    assert change.fields["misc_info"] == {"reviewer": "Ann"}
+    assert change.note == "Geometry changed"
 
 
 @pytest.mark.parametrize("bad", [None, "", "laser", "hand-fab"])

@@ -120,8 +120,11 @@ def _insert_rows(
             if inspector.has_table(table.name):
                 conn.execute(table.delete())
     counts: dict[str, int] = {}
+    with_ids: list[str] = []  # tables keyed by a serial id (shop_setting and part_fit are not)
     for entry in manifest["tables"]:
         name, kinds = entry["name"], entry["columns"]
+        if "id" in kinds:
+            with_ids.append(name)
         model = models.get(name)
         if model is None or any(c not in model.columns for c in kinds):
             # A table or column this code's models no longer have: type it as the database does.
@@ -144,7 +147,7 @@ def _insert_rows(
             conn.execute(target.insert(), batch)
             counts[name] += len(batch)
     if conn.dialect.name == "postgresql":
-        reset_sequences(conn, list(counts))
+        reset_sequences(conn, with_ids)
     session.commit()
     return counts
 

@@ -17,6 +17,7 @@ from aerie_app.services.backup import reset_sequences
 from aerie_app.services.legacy.rows import _Plan, _plan, _Skip, read_legacy_rows
 from aerie_app.services.legacy.uploads import _stage_upload, _Staged, _store_views
 from aerie_app.services.search import search_text_for
+from aerie_app.services.shop import recompute as shop_fit
 
 ACTOR = "import"
 NOTE_LIMIT = 2000
@@ -65,9 +66,13 @@ def _insert(session: Session, plan: _Plan, staged: _Staged | None, report: Impor
         if facts:
             for key, value in files.geometry_fields(facts, part.material).items():
                 setattr(part, key, value)
+    # Fit and stock match as of now (updated_at stays the old app's).
+    for key, value in shop_fit.fields_for(session, part).items():
+        setattr(part, key, value)
     part.search_text = search_text_for(part)
     session.add(part)
     session.flush()
+    shop_fit.sync_fit_rows(session, {part.id: shop_fit.machine_ids(part.fit_machines)})
     for name, at in plan.workers.items():
         session.add(PartWorker(part_id=part.id, name=name, at=at))
     if staged is not None:
