@@ -32,6 +32,102 @@ PART = {
     "version": 4,
     "geometry": {"stockMm": [203.2, 101.6, 6.35], "volumeMm3": 98000.0, "massG": 264.6},
     "allowedActions": ["assign", "unclaim", "complete"],
+    "measuredMassG": 251.0,
+    "thicknessMm": 6.35,
+    "thicknessLabel": "1/4 in",
+    "fit": {"status": "fits", "machines": [{"id": 1, "name": "Router"}], "reason": None},
+    "stock": {"id": 4, "label": "1/4 in aluminium 6061 sheet, 24 × 48 in"},
+    "stockReason": None,
+    "duplicateOf": {"id": 17, "partId": "IN-003", "name": "Intake side plate (left)"},
+}
+GEOMETRY_CHANGE = {
+    "changed": True,
+    "movedToReview": True,
+    "previousRevision": 1,
+    "old": {"stockMm": [203.2, 101.6, 6.35], "volumeMm3": 98000.0, "massG": 264.6},
+    "new": {"stockMm": [215.9, 101.6, 6.35], "volumeMm3": 104100.0, "massG": 281.07},
+}
+MACHINE = {
+    "id": 1,
+    "name": "Router",
+    "process": "router",
+    "envelopeMm": {"x": 609.6, "y": 1219.2, "z": 50.8},
+    "units": "in",
+    "label": "24 × 48 × 2 in router",
+    "materials": ["aluminium", "polycarbonate", "hdpe"],
+    "minThicknessMm": None,
+    "maxThicknessMm": 25.4,
+    "marginMm": 6.35,
+    "enabled": True,
+}
+STOCK = {
+    "id": 4,
+    "material": "aluminium 6061",
+    "thicknessMm": 6.35,
+    "thicknessLabel": "1/4 in",
+    "kind": "sheet",
+    "sizeMm": {"x": 609.6, "y": 1219.2},
+    "count": 2,
+    "label": "1/4 in aluminium 6061 sheet, 24 × 48 in",
+}
+SHOP_SETTINGS = {"weightLimitKg": 56.7, "weightLimitLb": 125.0, "weightLimitG": 56700.0}
+WEIGHT = {
+    "limitG": 56700.0,
+    "limitKg": 56.7,
+    "limitLb": 125.0,
+    "totalG": 48213.5,
+    "estimatedG": 30113.5,
+    "measuredG": 18100.0,
+    "marginG": 8486.5,
+    "overLimit": False,
+    "parts": 212,
+    "partsMeasured": 40,
+    "partsWithoutMass": 37,
+    "subsystems": [
+        {
+            "subsystem": "Drivetrain",
+            "totalG": 21400.0,
+            "estimatedG": 9400.0,
+            "measuredG": 12000.0,
+            "parts": 64,
+            "partsMeasured": 22,
+            "partsWithoutMass": 9,
+        }
+    ],
+}
+CUTLIST = {
+    "groups": [
+        {
+            "material": "aluminium 6061",
+            "thicknessMm": 6.35,
+            "thicknessLabel": "1/4 in",
+            "count": 6,
+            "areaMm2": 123870.0,
+            "marginMm": 6.35,
+            "stock": {
+                "id": 4,
+                "label": "1/4 in aluminium 6061 sheet, 24 × 48 in",
+                "sizeMm": [609.6, 1219.2],
+                "onHand": 2,
+            },
+            "sheetsNeeded": 1,
+            "piecesTooLarge": 0,
+            "shortBy": 0,
+            "parts": [
+                {
+                    "id": 42,
+                    "partId": "IN-014",
+                    "name": "Intake side plate",
+                    "count": 2,
+                    "footprintMm": [203.2, 101.6],
+                    "areaMm2": 41290.0,
+                }
+            ],
+        }
+    ],
+    "parts": 3,
+    "pieces": 6,
+    "queue": ["cnc", "hand"],
 }
 CONVERSION = {
     "status": "ready",
@@ -42,6 +138,7 @@ CONVERSION = {
         "volume_mm3": 98000.0,
         "triangles": 5088,
     },
+    "geometryChange": GEOMETRY_CHANGE,
 }
 FILE = {
     "id": 7,
@@ -54,6 +151,7 @@ FILE = {
     "uploadedBy": "CAD export script",
     "uploadedAt": "2026-01-12T15:00:00Z",
     "conversion": CONVERSION,
+    "geometryChange": GEOMETRY_CHANGE,
 }
 KEY = {
     "id": 3,
@@ -154,9 +252,25 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("post", "/api/keys/{key_id}/revoke"): KEY | {"revoked": True},
     ("get", "/api/keys/me"): {"name": "CAD export script", "scope": "write"},
     ("get", "/api/health"): {"status": "ok", "version": "0.1.0", "database": "ok"},
+    ("get", "/api/machines"): {"machines": [MACHINE]},
+    ("post", "/api/machines"): MACHINE,
+    ("get", "/api/machines/{machine_id}"): MACHINE,
+    ("patch", "/api/machines/{machine_id}"): MACHINE,
+    ("put", "/api/machines/{machine_id}"): MACHINE,
+    ("delete", "/api/machines/{machine_id}"): {"message": "Machine deleted", "partsChanged": 12},
+    ("get", "/api/stock"): {"stock": [STOCK]},
+    ("post", "/api/stock"): STOCK,
+    ("get", "/api/stock/{stock_id}"): STOCK,
+    ("patch", "/api/stock/{stock_id}"): STOCK,
+    ("put", "/api/stock/{stock_id}"): STOCK,
+    ("delete", "/api/stock/{stock_id}"): {"message": "Stock item deleted", "partsChanged": 3},
+    ("get", "/api/settings/shop"): SHOP_SETTINGS,
+    ("put", "/api/settings/shop"): SHOP_SETTINGS,
+    ("get", "/api/stats/weight"): WEIGHT,
+    ("get", "/api/cutlist"): CUTLIST,
 }
 REQUESTS: dict[str, Any] = {
-    "approve": {"reviewer": "Grace", "miscInfo": {"finish": "anodize black"}},
+    "approve": {"reviewer": "Grace", "miscInfo": {"finish": "anodize black"}, "confirmNoFit": False},
     "assign": {"assigned": "Ada"},
     "start": {"assigned": "Ada"},
     "unclaim": {"storage": "Shelf B"},
@@ -170,7 +284,7 @@ for _action in REQUESTS:
 BODIES: dict[tuple[str, str], Any] = {
     ("post", f"/api/parts/{{part_id}}/{action}"): body for action, body in REQUESTS.items()
 } | {
-    ("put", "/api/parts/{part_id}"): {"notes": "Countersink both holes", "version": 4},
+    ("put", "/api/parts/{part_id}"): {"notes": "Countersink both holes", "measuredMassG": 251.0, "version": 4},
     ("post", "/api/parts/wipe"): {"password": "<an admin key>"},
 }
 
@@ -184,6 +298,7 @@ BINARY: dict[tuple[str, str], list[str]] = {
     ("get", "/api/parts/{part_id}/thumbnail"): ["image/png"],
     ("get", "/api/parts/{part_id}/views/{index}"): ["image/png"],
     ("get", "/api/parts/{part_id}/drawing"): ["application/pdf"],
+    ("get", "/api/cutlist.csv"): ["text/csv"],
 }
 # Answers that are not errors but not the file yet either: 202 while the work runs.
 PENDING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
@@ -205,7 +320,7 @@ PENDING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ),
 }
 # Path segments that name a row: digits (anything else is a 404, like an unknown id).
-ID_PARAMS = {"part_id": "42", "file_id": "7", "key_id": "3"}
+ID_PARAMS = {"part_id": "42", "file_id": "7", "key_id": "3", "machine_id": "1", "stock_id": "4"}
 ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
     "400": (
         "Invalid input (the field is named)",
@@ -234,6 +349,32 @@ ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
     "422": (
         "Content Aerie cannot process",
         {"error": "Conversion failed", "details": "No solids found in the STEP file"},
+    ),
+    "422-shop": (
+        "A value Aerie cannot take: a zero, negative or absurd size, an unknown process or "
+        "material, a length that does not parse",
+        {
+            "error": "Validation failed",
+            "details": {"field": "envelopeMm.x", "message": "envelopeMm.x must be greater than 0"},
+        },
+    ),
+    "409-approve": (
+        "Not allowed in the part's current state, someone changed it first, or it fits no "
+        "machine and confirmNoFit was not sent",
+        {
+            "error": "This part fits no machine (130 mm > 100 mm Laser bed by 30 mm on X); "
+            "approve it with confirmNoFit to go ahead anyway",
+            "details": {
+                "action": "approve",
+                "fit": "none",
+                "reason": "130 mm > 100 mm Laser bed by 30 mm on X",
+                "confirm": "confirmNoFit",
+            },
+        },
+    ),
+    "409-machine": (
+        "Another machine has this name",
+        {"error": "A machine named 'Router' already exists", "details": {"field": "name", "id": 1}},
     ),
     "429": (
         "Too many attempts; see Retry-After",
@@ -285,6 +426,12 @@ PART_FIELDS: dict[str, Any] = {
         "description": "cnc, hand or misc (the old client's spellings are understood, any case)",
     },
     "amount": {"type": "integer", "minimum": 1, "maximum": 100000},
+    "measuredMassG": {
+        "type": ["number", "null"],
+        "exclusiveMinimum": 0,
+        "maximum": 1000000,
+        "description": "Mass weighed by hand, g (wins over the estimate); null clears it",
+    },
     "miscInfo": MISC_INFO,
     "claimedDate": {
         "type": ["string", "null"],
@@ -338,7 +485,14 @@ MULTIPART: dict[tuple[str, str], Any] = {
 BODY_SCHEMAS: dict[tuple[str, str], Any] = {
     ("post", "/api/parts/"): PART_CREATE,
     ("put", "/api/parts/{part_id}"): PART_UPDATE,
-    ("post", "/api/parts/{part_id}/approve"): _action(reviewer=_text(200), miscInfo=MISC_INFO),
+    ("post", "/api/parts/{part_id}/approve"): _action(
+        reviewer=_text(200),
+        miscInfo=MISC_INFO,
+        confirmNoFit={
+            "type": "boolean",
+            "description": "Approve a part that fits no machine anyway (else 409 with the reason)",
+        },
+    ),
     ("post", "/api/parts/{part_id}/assign"): _action(assigned=NAME, name=NAME)
     | {"anyOf": [{"required": ["assigned"]}, {"required": ["name"]}]},
     ("post", "/api/parts/{part_id}/start"): _action(assigned=NAME, name=NAME),
@@ -365,6 +519,81 @@ BODY_SCHEMAS: dict[tuple[str, str], Any] = {
 }
 
 
+LENGTH = {
+    "anyOf": [{"type": "number"}, {"type": "string", "maxLength": 60}],
+    "description": "mm, or text with a unit: '24 in', '1/4\"', '6 mm'",
+}
+MACHINE_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "process": {
+        "type": "string",
+        "enum": ["router", "laser", "waterjet", "lathe", "mill", "printer", "hand"],
+    },
+    "envelopeMm": {
+        "type": ["object", "null"],
+        "description": "{x, y, z}; a lathe: {diameter, length}; a hand process may give none",
+        "properties": {k: LENGTH for k in ("x", "y", "z", "diameter", "length")},
+    },
+    "units": {"type": "string", "enum": ["mm", "in"], "description": "Default: inferred"},
+    "materials": {
+        "type": ["array", "null"],
+        "items": {"type": "string"},
+        "maxItems": 50,
+        "description": "Materials it cuts (names such as 6061, polycarbonate, HDPE); empty = any",
+    },
+    "minThicknessMm": {**LENGTH, "anyOf": [*LENGTH["anyOf"], {"type": "null"}]},
+    "maxThicknessMm": {**LENGTH, "anyOf": [*LENGTH["anyOf"], {"type": "null"}]},
+    "marginMm": {**LENGTH, "description": "Spacing between parts when packing sheets"},
+    "enabled": {"type": "boolean"},
+}
+STOCK_FIELDS = {
+    "material": {"type": "string", "minLength": 1, "maxLength": 200},
+    "thickness": {**LENGTH, "description": "'1/4\"', '0.25in', '6 mm', 3/16; a bar: its diameter"},
+    "thicknessMm": LENGTH,
+    "diameterMm": LENGTH,
+    "kind": {"type": "string", "enum": ["sheet", "bar"]},
+    "sizeMm": {
+        "type": "object",
+        "description": "A sheet: {x, y}; a bar: {length}",
+        "properties": {k: LENGTH for k in ("x", "y", "length")},
+    },
+    "count": {"type": "integer", "minimum": 0, "maximum": 1000000},
+}
+SHOP_BODIES: dict[tuple[str, str], Any] = {
+    ("post", "/api/machines"): {
+        "type": "object",
+        "required": ["name", "process"],
+        "properties": MACHINE_FIELDS,
+    },
+    ("post", "/api/stock"): {
+        "type": "object",
+        "required": ["material", "thickness", "sizeMm"],
+        "properties": STOCK_FIELDS,
+    },
+    ("put", "/api/settings/shop"): {
+        "type": "object",
+        "properties": {
+            "weightLimitKg": {"type": "number", "exclusiveMinimum": 0, "maximum": 10000},
+            "weightLimitLb": {"type": "number", "exclusiveMinimum": 0},
+            "weightLimit": {"type": "string", "description": "'125 lb' or '56.7 kg'"},
+        },
+    },
+}
+for _method in ("patch", "put"):
+    SHOP_BODIES[(_method, "/api/machines/{machine_id}")] = {
+        "type": "object",
+        "minProperties": 1,
+        "properties": MACHINE_FIELDS,
+    }
+    SHOP_BODIES[(_method, "/api/stock/{stock_id}")] = {
+        "type": "object",
+        "minProperties": 1,
+        "properties": STOCK_FIELDS,
+    }
+BODY_SCHEMAS |= SHOP_BODIES
+SHOP_WRITES = tuple(path for _, path in SHOP_BODIES)
+
+
 def _error_codes(method: str, path: str) -> list[str]:
     codes = [] if (method, path) in PUBLIC else ["401", "429"]
     if (method, path) not in PUBLIC and method != "get":
@@ -372,12 +601,18 @@ def _error_codes(method: str, path: str) -> list[str]:
     codes.append("400")
     if "{" in path:
         codes.append("404")
-    if "/api/parts/{part_id}" in path and method in ("put", "post"):
+    if path == "/api/parts/{part_id}/approve":
+        codes.append("409-approve")
+    elif "/api/parts/{part_id}" in path and method in ("put", "post"):
         codes.append("409")
-    if method in ("post", "put"):
+    if path.startswith("/api/machines") and method in ("post", "put", "patch"):
+        codes.append("409-machine")
+    if method in ("post", "put", "patch"):
         codes.append("413")
     if path.endswith(("/upload", "/model", "/thumbnail", "/drawing", "/views")):
         codes.append("422")
+    if path in SHOP_WRITES and method in ("post", "put", "patch"):
+        codes.append("422-shop")
     return codes
 
 
@@ -419,7 +654,7 @@ def install(api: FastAPI) -> None:
                 for code in _error_codes(method, path):
                     text, example = ERRORS[code]
                     responses.setdefault(
-                        code,
+                        code.split("-")[0],
                         {
                             "description": text,
                             "content": {

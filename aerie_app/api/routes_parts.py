@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from aerie_app.api.boundary import MAX_INT, parse_id
+from aerie_app.api.boundary import MAX_ID, MAX_INT, parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep, Writer, auth_checks, client_id
 from aerie_app.errors import Forbidden, InvalidApiKey, RateLimited, ValidationFailed
-from aerie_app.models import Category, PartType, Scope, Status
+from aerie_app.cad.units import parse_length_mm
+from aerie_app.models import Category, FitStatus, PartType, Scope, Status
 from aerie_app.schemas import normalize_part_input, part_public
 from aerie_app.services import keys, listcache, partjson, parts, stats
 from aerie_app.services.keys import Principal
@@ -90,6 +91,72 @@ def _list(session: SessionDep, query: PartQuery, request: Request) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
+Size = Annotated[float | None, Query(ge=0, le=1_000_000, allow_inf_nan=False)]
+Thickness = Annotated[
+    str | None,
+    Query(max_length=40, description="mm, or a length with its unit: 6, 6 mm, 1/4 in, 0.25in"),
+]
+
+
+def _thickness(raw: str | None, field: str) -> float | None:
+    if raw is None or not raw.strip():
+        return None
+    mm = parse_length_mm(raw)
+    if mm is None:
+        raise ValidationFailed(field, f"{field} must be a thickness such as 6, 6 mm or 1/4 in")
+    return mm
+
+
+@dataclasses.dataclass
+class ShopFilters:
+    """The shop's list filters (camelCase, as the UI and scripts send them)."""
+
+    fits: Annotated[
+        str | None,
+        Query(
+            max_length=12,
+            description="A machine id: parts it can make; `none`: parts no enabled machine can make",
+        ),
+    ] = None
+    fitStatus: Annotated[  # noqa: N815 - the query parameter's name
+        FitStatus | None, Query(description="fits, none, no_model or unknown")
+    ] = None
+    maxX: Annotated[float | None, Size] = None  # noqa: N815
+    maxY: Annotated[float | None, Size] = None  # noqa: N815
+    maxZ: Annotated[float | None, Size] = None  # noqa: N815
+    thickness: Annotated[str | None, Thickness] = None
+    minThickness: Annotated[str | None, Thickness] = None  # noqa: N815
+    maxThickness: Annotated[str | None, Thickness] = None  # noqa: N815
+    minMass: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None  # noqa: N815
+    maxMass: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None  # noqa: N815
+
+    def query_fields(self) -> dict[str, Any]:
+        return {
+            "fits": _fits(self.fits),
+            "fit_status": self.fitStatus.value if self.fitStatus else None,
+            "max_x_mm": self.maxX,
+            "max_y_mm": self.maxY,
+            "max_z_mm": self.maxZ,
+            "thickness_mm": _thickness(self.thickness, "thickness"),
+            "min_thickness_mm": _thickness(self.minThickness, "minThickness"),
+            "max_thickness_mm": _thickness(self.maxThickness, "maxThickness"),
+        }
+
+
+_NO_SHOP_FILTERS = ShopFilters()
+
+
+def _fits(raw: str | None) -> int | str | None:
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip().lower()
+    if text == "none":
+        return "none"
+    if text.isdigit() and 1 <= int(text) <= MAX_ID:
+        return int(text)
+    raise ValidationFailed("fits", "fits must be a machine id or none")
+
+
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "`{parts, total, limit, offset}`; with `ETag` (send `If-None-Match` for a 304)",
@@ -125,14 +192,17 @@ def list_parts(
     status: Status | None = None,
     type: PartType | None = None,
     min_mass_g: Annotated[
-        float | None, Query(ge=0, allow_inf_nan=False, description="Estimated mass at least")
+        float | None,
+        Query(ge=0, allow_inf_nan=False, description="Mass at least, g (measured, else estimated)"),
     ] = None,
     max_mass_g: Annotated[
-        float | None, Query(ge=0, allow_inf_nan=False, description="Estimated mass at most")
+        float | None,
+        Query(ge=0, allow_inf_nan=False, description="Mass at most, g (measured, else estimated)"),
     ] = None,
     has_model: Annotated[
         bool | None, Query(description="Only parts with (or without) a 3D model")
     ] = None,
+    shop: Annotated[ShopFilters, Depends()] = _NO_SHOP_FILTERS,
 ) -> Response:
     query = PartQuery(
         category=category.value if category else None,
@@ -146,9 +216,10 @@ def list_parts(
         assigned=assigned,
         status=status.value if status else None,
         type=type.value if type else None,
-        min_mass_g=min_mass_g,
-        max_mass_g=max_mass_g,
+        min_mass_g=min_mass_g if shop.minMass is None else shop.minMass,
+        max_mass_g=max_mass_g if shop.maxMass is None else shop.maxMass,
         has_model=has_model,
+        **shop.query_fields(),
     )
     return _list(session, query, request)
 
@@ -338,7 +409,10 @@ User = Annotated[str | None, Header(alias="X-Aerie-User")]
 
 
 def _approve_args(body: dict[str, Any] | None) -> dict[str, Any]:
-    return {"reviewer": _text(body, "reviewer"), "fields": _info(body)}
+    confirm = (body or {}).get("confirmNoFit", False)
+    if not isinstance(confirm, bool):
+        raise ValidationFailed("confirmNoFit", "confirmNoFit must be true or false")
+    return {"reviewer": _text(body, "reviewer"), "fields": _info(body), "confirm_no_fit": confirm}
 
 
 def _assign_args(body: dict[str, Any] | None) -> dict[str, Any]:
@@ -364,7 +438,8 @@ ACTION_ROUTES: list[tuple[str, Action, str, Callable[[dict[str, Any] | None], di
     (
         "approve",
         Action.APPROVE,
-        "Review → the type's queue (reviewer, custom fields)",
+        "Review → the type's queue (reviewer, custom fields; confirmNoFit for a part that fits "
+        "no machine)",
         _approve_args,
     ),
     (
