@@ -155,7 +155,10 @@ def pg_database() -> Iterator[str]:
     drop_pg_database(name)
 
 
-TABLES = "part_event, part_worker, part_file, ui_session, preset, api_key, part, throttle_event"
+TABLES = (
+    "part_event, part_worker, part_file, ui_session, preset, api_key, part, throttle_event, "
+    "part_fit, machine, stock_item, shop_setting"
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])

@@ -121,12 +121,12 @@ class ShopFilters:
     fitStatus: Annotated[  # noqa: N815 - the query parameter's name
         FitStatus | None, Query(description="fits, none, no_model or unknown")
     ] = None
-    maxX: Annotated[float | None, Size] = None  # noqa: N815
-    maxY: Annotated[float | None, Size] = None  # noqa: N815
-    maxZ: Annotated[float | None, Size] = None  # noqa: N815
-    thickness: Annotated[str | None, Thickness] = None
-    minThickness: Annotated[str | None, Thickness] = None  # noqa: N815
-    maxThickness: Annotated[str | None, Thickness] = None  # noqa: N815
+    maxX: Size = None  # noqa: N815
+    maxY: Size = None  # noqa: N815
+    maxZ: Size = None  # noqa: N815
+    thickness: Thickness = None
+    minThickness: Thickness = None  # noqa: N815
+    maxThickness: Thickness = None  # noqa: N815
     minMass: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None  # noqa: N815
     maxMass: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None  # noqa: N815
 

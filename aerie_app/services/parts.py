@@ -77,6 +77,7 @@ SORT_ALIASES = {
     "fitStatus": "fit",
     "fit_status": "fit",
 }
+NULLS_LAST = frozenset({"thickness_mm", "mass"})
 # Two thicknesses this close are the same stock (a 1/4 in sheet and a 6.35 mm model).
 THICKNESS_TOLERANCE_MM = 0.1
 FILTERABLE = ("category", "subsystem", "material", "assigned", "status", "type")
@@ -191,7 +192,9 @@ def list_parts(
     order: list[Any] = []
     if query.search and query.search.strip():
         order.append(rank_expression(query.search))
-    order.append(column.asc() if ascending else column.desc())  # type: ignore[union-attr]
+    by = column.asc() if ascending else column.desc()  # type: ignore[union-attr]
+    # Parts without a thickness or a mass come last whichever way those sort.
+    order.append(by.nulls_last() if sort_key in NULLS_LAST else by)
     order.append(col(Part.id).asc() if ascending else col(Part.id).desc())
     stmt = (
         sa.select(*(columns or LIST_COLUMNS))

@@ -112,7 +112,7 @@ def _rows(session: Session) -> Sequence[Any]:
 def cut_list(session: Session) -> dict[str, Any]:
     """``{groups: [...], parts, pieces}`` of the fab queue (see the module docstring)."""
     rows = _rows(session)
-    margins = dict(session.execute(sa.select(Machine.id, Machine.margin_mm)).tuples().all())
+    margins = {i: m for i, m in session.execute(sa.select(Machine.id, Machine.margin_mm)).all()}
     stock = {s.id: s for s in session.exec(select(StockItem)).all()}
     session.rollback()
     groups: dict[tuple[str, float | None], _Group] = {}
