@@ -114,7 +114,7 @@ def _summary(facts: dict[str, Any], material: str) -> dict[str, Any]:
 
 def _describe(old: dict[str, Any], new: dict[str, Any]) -> str:
     def box(side: dict[str, Any]) -> str:
-        return " × ".join(number(float(v), 1) for v in side["stockMm"] if v is not None)
+        return " × ".join(number(float(v), 2) for v in side["stockMm"] if v is not None)
 
     def cm3(side: dict[str, Any]) -> str:
         v = side["volumeMm3"]
