@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from aerie_app.cad.units import thickness_label
 from aerie_app.errors import ValidationFailed
 from aerie_app.models import Category, Part, PartType, Status
+from aerie_app.units import thickness_label
 from aerie_app.workflow import allowed_actions
 
 # camelCase key -> column; snake_case keys map to themselves.
@@ -202,7 +202,9 @@ def _mass(value: Any) -> float | None:
         try:
             value = float(value.strip())
         except ValueError:
-            raise ValidationFailed("measuredMassG", "measuredMassG must be a number of grams") from None
+            raise ValidationFailed(
+                "measuredMassG", "measuredMassG must be a number of grams"
+            ) from None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationFailed("measuredMassG", "measuredMassG must be a number of grams")
     if not math.isfinite(value) or value <= 0 or value > MAX_MASS_G:

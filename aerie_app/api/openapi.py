@@ -270,7 +270,11 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("get", "/api/cutlist"): CUTLIST,
 }
 REQUESTS: dict[str, Any] = {
-    "approve": {"reviewer": "Grace", "miscInfo": {"finish": "anodize black"}, "confirmNoFit": False},
+    "approve": {
+        "reviewer": "Grace",
+        "miscInfo": {"finish": "anodize black"},
+        "confirmNoFit": False,
+    },
     "assign": {"assigned": "Ada"},
     "start": {"assigned": "Ada"},
     "unclaim": {"storage": "Shelf B"},
@@ -284,7 +288,11 @@ for _action in REQUESTS:
 BODIES: dict[tuple[str, str], Any] = {
     ("post", f"/api/parts/{{part_id}}/{action}"): body for action, body in REQUESTS.items()
 } | {
-    ("put", "/api/parts/{part_id}"): {"notes": "Countersink both holes", "measuredMassG": 251.0, "version": 4},
+    ("put", "/api/parts/{part_id}"): {
+        "notes": "Countersink both holes",
+        "measuredMassG": 251.0,
+        "version": 4,
+    },
     ("post", "/api/parts/wipe"): {"password": "<an admin key>"},
 }
 
@@ -532,7 +540,7 @@ MACHINE_FIELDS = {
     "envelopeMm": {
         "type": ["object", "null"],
         "description": "{x, y, z}; a lathe: {diameter, length}; a hand process may give none",
-        "properties": {k: LENGTH for k in ("x", "y", "z", "diameter", "length")},
+        "properties": dict.fromkeys(("x", "y", "z", "diameter", "length"), LENGTH),
     },
     "units": {"type": "string", "enum": ["mm", "in"], "description": "Default: inferred"},
     "materials": {
@@ -555,7 +563,7 @@ STOCK_FIELDS = {
     "sizeMm": {
         "type": "object",
         "description": "A sheet: {x, y}; a bar: {length}",
-        "properties": {k: LENGTH for k in ("x", "y", "length")},
+        "properties": dict.fromkeys(("x", "y", "length"), LENGTH),
     },
     "count": {"type": "integer", "minimum": 0, "maximum": 1000000},
 }

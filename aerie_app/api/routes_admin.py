@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from aerie_app.api.boundary import parse_id
 from aerie_app.api import routes_shop
+from aerie_app.api.boundary import parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep
 from aerie_app.errors import ValidationFailed
 from aerie_app.models import Scope
@@ -22,7 +22,9 @@ def list_keys(session: SessionDep, _: Admin) -> dict[str, Any]:
     return {"keys": [keys.key_public(k) for k in keys.list_keys(session)]}
 
 
-@router.post("/api/keys", status_code=201, summary="Create an API key; its value is returned only here")
+@router.post(
+    "/api/keys", status_code=201, summary="Create an API key; its value is returned only here"
+)
 def create_key(
     session: SessionDep,
     _: Admin,

@@ -14,12 +14,12 @@ from fastapi.responses import JSONResponse
 from aerie_app.api.boundary import MAX_ID, MAX_INT, parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep, Writer, auth_checks, client_id
 from aerie_app.errors import Forbidden, InvalidApiKey, RateLimited, ValidationFailed
-from aerie_app.cad.units import parse_length_mm
 from aerie_app.models import Category, FitStatus, PartType, Scope, Status
 from aerie_app.schemas import normalize_part_input, part_public
 from aerie_app.services import keys, listcache, partjson, parts, stats
 from aerie_app.services.keys import Principal
 from aerie_app.services.parts import PartQuery
+from aerie_app.units import parse_length_mm
 from aerie_app.workflow import Action
 
 router = APIRouter(prefix="/api/parts", tags=["parts"])
@@ -118,17 +118,17 @@ class ShopFilters:
             description="A machine id: parts it can make; `none`: parts no enabled machine can make",
         ),
     ] = None
-    fitStatus: Annotated[  # noqa: N815 - the query parameter's name
-        FitStatus | None, Query(description="fits, none, no_model or unknown")
-    ] = None
-    maxX: Size = None  # noqa: N815
-    maxY: Size = None  # noqa: N815
-    maxZ: Size = None  # noqa: N815
+    fitStatus: Annotated[FitStatus | None, Query(description="fits, none, no_model or unknown")] = (
+        None
+    )
+    maxX: Size = None
+    maxY: Size = None
+    maxZ: Size = None
     thickness: Thickness = None
-    minThickness: Thickness = None  # noqa: N815
-    maxThickness: Thickness = None  # noqa: N815
-    minMass: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None  # noqa: N815
-    maxMass: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None  # noqa: N815
+    minThickness: Thickness = None
+    maxThickness: Thickness = None
+    minMass: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None
+    maxMass: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None
 
     def query_fields(self) -> dict[str, Any]:
         return {

@@ -37,7 +37,9 @@ STOCK_BODY = {
 MachineBody = Annotated[
     dict[str, Any] | None, Body(openapi_examples={"machine": {"value": MACHINE_BODY}})
 ]
-StockBody = Annotated[dict[str, Any] | None, Body(openapi_examples={"stock": {"value": STOCK_BODY}})]
+StockBody = Annotated[
+    dict[str, Any] | None, Body(openapi_examples={"stock": {"value": STOCK_BODY}})
+]
 SettingsBody = Annotated[
     dict[str, Any] | None, Body(openapi_examples={"limit": {"value": {"weightLimitLb": 125}}})
 ]
@@ -56,7 +58,9 @@ def list_machines(session: SessionDep, _: Reader) -> dict[str, Any]:
     return {"machines": [machines.machine_public(m) for m in machines.list_machines(session)]}
 
 
-@router.post("/api/machines", status_code=201, summary="Add a machine (every part's fit is recomputed)")
+@router.post(
+    "/api/machines", status_code=201, summary="Add a machine (every part's fit is recomputed)"
+)
 def create_machine(session: SessionDep, _: Admin, body: MachineBody = None) -> JSONResponse:
     data = inputs.machine_input(body, partial=False)
     machine, changed = machines.create_machine(session, data=data)
@@ -68,7 +72,9 @@ def get_machine(session: SessionDep, _: Reader, machine_id: str) -> dict[str, An
     return machines.machine_public(machines.get_machine(session, _machine_id(machine_id)))
 
 
-def _update_machine(session: SessionDep, machine_id: str, body: dict[str, Any] | None) -> JSONResponse:
+def _update_machine(
+    session: SessionDep, machine_id: str, body: dict[str, Any] | None
+) -> JSONResponse:
     current = machines.get_machine(session, _machine_id(machine_id))
     data = inputs.machine_input(body, partial=True, current_process=Process(current.process))
     machine, changed = machines.update_machine(session, _machine_id(machine_id), data=data)
@@ -89,7 +95,9 @@ def put_machine(
     return _update_machine(session, machine_id, body)
 
 
-@router.delete("/api/machines/{machine_id}", summary="Delete a machine (parts it made are judged again)")
+@router.delete(
+    "/api/machines/{machine_id}", summary="Delete a machine (parts it made are judged again)"
+)
 def delete_machine(session: SessionDep, _: Admin, machine_id: str) -> dict[str, Any]:
     changed = machines.delete_machine(session, _machine_id(machine_id))
     return {"message": "Machine deleted", "partsChanged": changed}
@@ -100,7 +108,11 @@ def list_stock(session: SessionDep, _: Reader) -> dict[str, Any]:
     return {"stock": [stock.stock_public(s) for s in stock.list_stock(session)]}
 
 
-@router.post("/api/stock", status_code=201, summary="Add a stock item (every part's stock match is recomputed)")
+@router.post(
+    "/api/stock",
+    status_code=201,
+    summary="Add a stock item (every part's stock match is recomputed)",
+)
 def create_stock(session: SessionDep, _: Admin, body: StockBody = None) -> JSONResponse:
     item, changed = stock.create_stock(session, data=inputs.stock_input(body, partial=False))
     return _with_count(stock.stock_public(item), changed, 201)
@@ -119,7 +131,9 @@ def _update_stock(session: SessionDep, stock_id: str, body: dict[str, Any] | Non
 
 
 @router.patch("/api/stock/{stock_id}", summary="Change some of a stock item's values")
-def patch_stock(session: SessionDep, _: Admin, stock_id: str, body: StockBody = None) -> JSONResponse:
+def patch_stock(
+    session: SessionDep, _: Admin, stock_id: str, body: StockBody = None
+) -> JSONResponse:
     return _update_stock(session, stock_id, body)
 
 
@@ -150,17 +164,24 @@ def put_shop_settings(session: SessionDep, _: Admin, body: SettingsBody = None) 
     return config.update_shop_settings(session, body=body)
 
 
-@router.get("/api/stats/weight", summary="Weight budget: mass per subsystem and in total vs the limit")
+@router.get(
+    "/api/stats/weight", summary="Weight budget: mass per subsystem and in total vs the limit"
+)
 def weight_budget(session: SessionDep, _: Reader) -> dict[str, Any]:
     return weight.weight_budget(session)
 
 
-@router.get("/api/cutlist", summary="Cut list of the fab queue: per material and thickness, with sheets needed")
+@router.get(
+    "/api/cutlist",
+    summary="Cut list of the fab queue: per material and thickness, with sheets needed",
+)
 def cut_list(session: SessionDep, _: Reader) -> dict[str, Any]:
     return cutlist.cut_list(session)
 
 
-@router.get("/api/cutlist.csv", summary="The cut list as CSV (one line per part)", response_model=None)
+@router.get(
+    "/api/cutlist.csv", summary="The cut list as CSV (one line per part)", response_model=None
+)
 def cut_list_csv(session: SessionDep, _: Reader) -> Response:
     return Response(
         cutlist.cut_list_csv(session),

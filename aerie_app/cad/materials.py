@@ -109,8 +109,10 @@ def compatible(offered: str, wanted: str) -> bool:
     Equal keys match; a family matches its alloys both ways: a router listed for "aluminium"
     cuts 6061, and a part that only says "Aluminum" can come from 6061 sheet.
     """
-    return offered == wanted or material_family(wanted) == offered or (
-        material_family(offered) == wanted
+    return (
+        offered == wanted
+        or material_family(wanted) == offered
+        or (material_family(offered) == wanted)
     )
 
 

@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from aerie_app.cad.materials import estimated_mass_g
-from aerie_app.cad.units import number
 from aerie_app.db import begin_write
 from aerie_app.errors import AerieError
 from aerie_app.models import Category, ConversionStatus, Part, PartFile
 from aerie_app.services import parts
 from aerie_app.services.shop import recompute as shop_fit
+from aerie_app.units import number
 from aerie_app.workflow import Action
 
 log = logging.getLogger("aerie.model_facts")
@@ -192,7 +192,7 @@ def find_duplicate(session: Session, part_id: int, facts: dict[str, Any]) -> Any
         return None
     low, high = volume * (1 - TOLERANCE), volume * (1 + TOLERANCE)
     candidates = session.execute(
-        sa.select(Part.id, Part.part_id, Part.name, PartFile.facts)
+        sa.select(col(Part.id), col(Part.part_id), col(Part.name), col(PartFile.facts))
         .join(PartFile, sa.and_(col(PartFile.part_id) == col(Part.id), col(PartFile.is_current)))
         .where(col(Part.id) != part_id, col(Part.volume_mm3).between(low, high))
         .order_by(col(Part.id))
@@ -216,7 +216,10 @@ def check_duplicate(session: Session, part: Part, facts: dict[str, Any]) -> None
         fields: dict[str, Any] = {"duplicate_of": None, "duplicate_ref": None}
         note = "No longer looks like another part"
     else:
-        fields = {"duplicate_of": match.id, "duplicate_ref": {"partId": match.part_id, "name": match.name}}
+        fields = {
+            "duplicate_of": match.id,
+            "duplicate_ref": {"partId": match.part_id, "name": match.name},
+        }
         note = f"Looks like {match.part_id} ({match.name}), part #{match.id}"
     try:
         parts.save_changes(session, part, fields, actor=ACTOR, kind="duplicate", note=note)

@@ -34,7 +34,7 @@ from aerie_app.services.search import dumps, rank_expression, search_filter, sea
 from aerie_app.services.shop import recompute as shop_fit
 from aerie_app.workflow import Action
 
-SORTABLE = {
+SORTABLE: dict[str, Any] = {
     "id": Part.id,
     "name": Part.name,
     "part_id": Part.part_id,
@@ -221,7 +221,7 @@ def shop_conditions(query: PartQuery) -> list[Any]:
     elif isinstance(query.fits, int):
         # ix_part_fit_machine answers this without reading part_fit's table.
         out.append(
-            col(Part.id).in_(sa.select(PartFit.part_id).where(PartFit.machine_id == query.fits))
+            col(Part.id).in_(sa.select(col(PartFit.part_id)).where(col(PartFit.machine_id) == query.fits))
         )
     if query.fit_status:
         out.append(col(Part.fit_status) == query.fit_status)

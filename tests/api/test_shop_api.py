@@ -95,14 +95,26 @@ def test_machines_crud_and_scopes(api: Api, make_key) -> None:
     assert api.get("/api/machines", key=reader).json()["machines"] == [router]
     assert api.get(f"/api/machines/{router['id']}", key=reader).json() == router
     assert_error(api.post("/api/machines", key=writer, json={"name": "x"}), 403)
-    assert_error(api.client.patch(f"/api/machines/{router['id']}", json={"enabled": False}, headers={"X-API-Key": writer}), 403)
+    assert_error(
+        api.client.patch(
+            f"/api/machines/{router['id']}", json={"enabled": False}, headers={"X-API-Key": writer}
+        ),
+        403,
+    )
     patched = api.client.patch(
         f"/api/machines/{router['id']}", json={"enabled": False}, headers={"X-API-Key": api.key}
     )
     assert patched.status_code == 200 and patched.json()["enabled"] is False
     put = api.put(f"/api/machines/{router['id']}", json={"name": "Big router", "enabled": True})
     assert put.json()["name"] == "Big router" and put.json()["enabled"] is True
-    assert_error(api.post("/api/machines", json={"name": "big ROUTER", "process": "laser", "envelopeMm": {"x": 1, "y": 1}}), 409, "name")
+    assert_error(
+        api.post(
+            "/api/machines",
+            json={"name": "big ROUTER", "process": "laser", "envelopeMm": {"x": 1, "y": 1}},
+        ),
+        409,
+        "name",
+    )
     lathe = machine(api, name="Lathe", process="lathe", envelopeMm={"diameter": 150, "length": 400})
     assert lathe["envelopeMm"] == {"diameter": 150, "length": 400} and lathe["units"] == "mm"
     deleted = api.delete(f"/api/machines/{lathe['id']}")
@@ -132,7 +144,12 @@ def test_bad_machine_is_422_in_the_error_shape(api: Api, body: dict[str, Any], f
 
 def test_stock_crud_and_validation(api: Api, make_key) -> None:
     writer = make_key("write")
-    body = {"material": "6061", "thickness": "1/4 in", "sizeMm": {"x": "24 in", "y": "48 in"}, "count": 2}
+    body = {
+        "material": "6061",
+        "thickness": "1/4 in",
+        "sizeMm": {"x": "24 in", "y": "48 in"},
+        "count": 2,
+    }
     assert_error(api.post("/api/stock", key=writer, json=body), 403)
     created = api.post("/api/stock", json=body)
     assert created.status_code == 201, created.text
@@ -140,7 +157,9 @@ def test_stock_crud_and_validation(api: Api, make_key) -> None:
     assert item["label"] == "1/4 in aluminium 6061 sheet, 24 × 48 in"
     assert item["thicknessLabel"] == "1/4 in" and item["thicknessMm"] == pytest.approx(6.35)
     assert api.get("/api/stock", key=writer).json()["stock"] == [item]
-    changed = api.client.patch(f"/api/stock/{item['id']}", json={"count": 5}, headers={"X-API-Key": api.key})
+    changed = api.client.patch(
+        f"/api/stock/{item['id']}", json={"count": 5}, headers={"X-API-Key": api.key}
+    )
     assert changed.json()["count"] == 5
     assert_error(api.put(f"/api/stock/{item['id']}", json={"thickness": "thick"}), 422, "thickness")
     assert_error(api.post("/api/stock", json=body | {"material": "unobtainium"}), 422, "material")
@@ -178,7 +197,10 @@ def test_fit_follows_machine_changes_and_the_list_cache(api: Api) -> None:
     }
     # A recompute is not an edit: a pending edit at the old version does not conflict.
     assert after["version"] == before["version"] and after["updatedAt"] != before["updatedAt"]
-    assert api.put(f"/api/parts/{pid}", json={"notes": "x", "version": before["version"]}).status_code == 200
+    assert (
+        api.put(f"/api/parts/{pid}", json={"notes": "x", "version": before["version"]}).status_code
+        == 200
+    )
     assert ids(api.get(f"/api/parts/?fits={small['id']}")) == [pid]
     # Deleting the machine the part referred to judges it again.
     api.delete(f"/api/machines/{small['id']}")
@@ -188,14 +210,28 @@ def test_fit_follows_machine_changes_and_the_list_cache(api: Api) -> None:
 
 def test_material_edit_recomputes_fit_and_stock(api: Api) -> None:
     router = machine(api, materials=["aluminium"])
-    api.post("/api/stock", json={"material": "6061", "thickness": "1/4 in", "sizeMm": {"x": 600, "y": 600}, "count": 1})
+    api.post(
+        "/api/stock",
+        json={
+            "material": "6061",
+            "thickness": "1/4 in",
+            "sizeMm": {"x": 600, "y": 600},
+            "count": 1,
+        },
+    )
     pid = api.create(material="6061", materialThickness="1/4 in")["id"]
     give_model(pid, (200.0, 100.0, 6.35))
     part = api.get(f"/api/parts/{pid}").json()
     assert part["fit"]["machines"] == [{"id": router["id"], "name": "Router"}]
     assert part["stock"]["label"] == "1/4 in aluminium 6061 sheet, 600 × 600 mm"
-    edited = api.put(f"/api/parts/{pid}", json={"material": "Polycarbonate", "materialThickness": "3/16"}).json()
-    assert edited["fit"] == {"status": "none", "machines": [], "reason": "Router does not cut polycarbonate"}
+    edited = api.put(
+        f"/api/parts/{pid}", json={"material": "Polycarbonate", "materialThickness": "3/16"}
+    ).json()
+    assert edited["fit"] == {
+        "status": "none",
+        "machines": [],
+        "reason": "Router does not cut polycarbonate",
+    }
     assert edited["stock"] is None and edited["stockReason"] == "No stock of 3/16 in polycarbonate"
     assert edited["thicknessMm"] == pytest.approx(4.7625) and edited["thicknessLabel"] == "3/16 in"
     assert ids(api.get("/api/parts/?fits=none")) == [pid]
@@ -203,7 +239,9 @@ def test_material_edit_recomputes_fit_and_stock(api: Api) -> None:
 
 def test_list_filters_and_sorts(api: Api) -> None:
     router = machine(api)
-    printer = machine(api, name="Printer", process="printer", envelopeMm={"x": 250, "y": 250, "z": 250})
+    printer = machine(
+        api, name="Printer", process="printer", envelopeMm={"x": 250, "y": 250, "z": 250}
+    )
     thin = api.create(name="thin", material="6061")["id"]
     give_model(thin, (300.0, 200.0, 3.175))
     thick = api.create(name="thick", material="6061")["id"]
@@ -245,12 +283,22 @@ def test_list_filters_and_sorts(api: Api) -> None:
 
 def test_measured_mass_is_edited_through_the_part(api: Api) -> None:
     pid = api.create()["id"]
-    assert api.put(f"/api/parts/{pid}", json={"measuredMassG": "251.5"}).json()["measuredMassG"] == 251.5
+    assert (
+        api.put(f"/api/parts/{pid}", json={"measuredMassG": "251.5"}).json()["measuredMassG"]
+        == 251.5
+    )
     for bad in (-1, 0, "heavy", True, 2e6):
-        assert_error(api.put(f"/api/parts/{pid}", json={"measuredMassG": bad}), 400, "measuredMassG")
-    assert api.put(f"/api/parts/{pid}", json={"measured_mass_g": None}).json()["measuredMassG"] is None
+        assert_error(
+            api.put(f"/api/parts/{pid}", json={"measuredMassG": bad}), 400, "measuredMassG"
+        )
+    assert (
+        api.put(f"/api/parts/{pid}", json={"measured_mass_g": None}).json()["measuredMassG"] is None
+    )
     events = api.get(f"/api/parts/{pid}/events").json()["events"]
-    assert [e["field"] for e in events if e["kind"] == "edit"][:2] == ["measured_mass_g", "measured_mass_g"]
+    assert [e["field"] for e in events if e["kind"] == "edit"][:2] == [
+        "measured_mass_g",
+        "measured_mass_g",
+    ]
 
 
 def test_weight_budget(api: Api, make_key) -> None:
@@ -281,7 +329,15 @@ def test_weight_budget(api: Api, make_key) -> None:
 
 def test_cut_list_groups_packs_and_exports(api: Api) -> None:
     router = machine(api, marginMm=5)
-    api.post("/api/stock", json={"material": "6061", "thickness": "1/4 in", "sizeMm": {"x": 100, "y": 100}, "count": 1})
+    api.post(
+        "/api/stock",
+        json={
+            "material": "6061",
+            "thickness": "1/4 in",
+            "sizeMm": {"x": 100, "y": 100},
+            "count": 1,
+        },
+    )
     queued = api.create(name="Square", material="6061", materialThickness="1/4 in", amount=12)["id"]
     give_model(queued, (45.0, 45.0, 6.35))
     poly = api.create(name="Window", material="Lexan", amount=2)["id"]
@@ -302,7 +358,14 @@ def test_cut_list_groups_packs_and_exports(api: Api) -> None:
     assert alu["sheetsNeeded"] == 3 and alu["shortBy"] == 2 and alu["piecesTooLarge"] == 0
     assert alu["areaMm2"] == pytest.approx(10 * 45 * 45)
     assert alu["parts"] == [
-        {"id": queued, "partId": alu["parts"][0]["partId"], "name": "Square", "count": 10, "footprintMm": [45.0, 45.0], "areaMm2": 20250.0}
+        {
+            "id": queued,
+            "partId": alu["parts"][0]["partId"],
+            "name": "Square",
+            "count": 10,
+            "footprintMm": [45.0, 45.0],
+            "areaMm2": 20250.0,
+        }
     ]
     poly_group = next(g for g in cut["groups"] if g["material"] == "polycarbonate")
     assert poly_group["stock"] is None and poly_group["sheetsNeeded"] is None
@@ -312,7 +375,11 @@ def test_cut_list_groups_packs_and_exports(api: Api) -> None:
     rows = list(csv.DictReader(io.StringIO(csv_response.text)))
     assert {r["name"] for r in rows} == {"Square", "Window"}
     square = next(r for r in rows if r["name"] == "Square")
-    assert (square["count"], square["thickness"], square["group_sheets_needed"]) == ("10", "1/4 in", "3")
+    assert (square["count"], square["thickness"], square["group_sheets_needed"]) == (
+        "10",
+        "1/4 in",
+        "3",
+    )
     assert router["id"]
 
 
@@ -326,11 +393,16 @@ def test_approving_a_part_that_fits_no_machine_needs_confirmation(api: Api) -> N
     assert details["reason"] == "130 mm > 100 mm Laser bed by 30 mm on Y"
     assert details["confirm"] == "confirmNoFit" and "confirmNoFit" in refused.json()["error"]
     assert api.get(f"/api/parts/{pid}").json()["category"] == "review"
-    assert_error(api.post(f"/api/parts/{pid}/approve", json={"confirmNoFit": "yes"}), 400, "confirmNoFit")
+    assert_error(
+        api.post(f"/api/parts/{pid}/approve", json={"confirmNoFit": "yes"}), 400, "confirmNoFit"
+    )
     done = api.post(f"/api/parts/{pid}/approve", json={"reviewer": "Grace", "confirmNoFit": True})
     assert done.status_code == 200 and done.json()["category"] == "cnc"
     notes = [e["note"] for e in api.get(f"/api/parts/{pid}/events").json()["events"]]
-    assert "Reviewed by Grace; Approved although it fits no machine: 130 mm > 100 mm Laser bed by 30 mm on Y" in notes
+    assert (
+        "Reviewed by Grace; Approved although it fits no machine: 130 mm > 100 mm Laser bed by 30 mm on Y"
+        in notes
+    )
     # Parts without a model, and bought parts, approve as before.
     bare = api.create()["id"]
     assert api.post(f"/api/parts/{bare}/approve").status_code == 200

@@ -39,7 +39,12 @@ def current_file(api: Api, pid: int) -> dict[str, Any]:
 
 @pytest.mark.unit
 def test_geometry_tolerances() -> None:
-    box = {"bbox_mm": {"x": 100, "y": 50, "z": 6}, "volume_mm3": 30000, "surface_area_mm2": 11200, "faces": 6}
+    box = {
+        "bbox_mm": {"x": 100, "y": 50, "z": 6},
+        "volume_mm3": 30000,
+        "surface_area_mm2": 11200,
+        "faces": 6,
+    }
     turned = box | {"bbox_mm": {"x": 6, "y": 100, "z": 50}}
     assert not geometry_differs(box, turned)  # a re-export turned in the model is the same part
     assert not geometry_differs(box, box | {"volume_mm3": 30140})  # 0.47 %

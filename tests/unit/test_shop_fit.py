@@ -17,14 +17,30 @@ from aerie_app.services.shop.fit import (
 
 pytestmark = pytest.mark.unit
 IN = 25.4
-ROUTER = MachineSpec(1, "Router", Process.ROUTER, 24 * IN, 48 * IN, 2 * IN, "in", ("aluminium", "polycarbonate"), None, IN, 6.35)
+ROUTER = MachineSpec(
+    1,
+    "Router",
+    Process.ROUTER,
+    24 * IN,
+    48 * IN,
+    2 * IN,
+    "in",
+    ("aluminium", "polycarbonate"),
+    None,
+    IN,
+    6.35,
+)
 LASER = MachineSpec(2, "Laser", Process.LASER, 100.0, 100.0, 10.0, "mm", (), None, 6.0, 2.0)
 PRINTER = MachineSpec(3, "Printer", Process.PRINTER, 250.0, 200.0, 100.0)
 LATHE = MachineSpec(4, "Lathe", Process.LATHE, 50.0, 300.0, None)
 
 
-def plate(x: float, y: float, z: float, material: str = "6061 Aluminum", thickness: float | None = None) -> PartShape:
-    return PartShape((x, y, z), material, thickness if thickness is not None else plate_thickness((x, y, z)))
+def plate(
+    x: float, y: float, z: float, material: str = "6061 Aluminum", thickness: float | None = None
+) -> PartShape:
+    return PartShape(
+        (x, y, z), material, thickness if thickness is not None else plate_thickness((x, y, z))
+    )
 
 
 def test_plate_fits_router_turned_in_the_bed() -> None:
@@ -126,7 +142,9 @@ def test_stock_within_a_tenth_of_a_millimetre() -> None:
 
 
 def test_no_stock_of_that_thickness() -> None:
-    stock, reason = match_stock(plate(100, 100, 4.7625, material="Polycarb", thickness=4.7625), SHEETS)
+    stock, reason = match_stock(
+        plate(100, 100, 4.7625, material="Polycarb", thickness=4.7625), SHEETS
+    )
     assert stock is None
     assert reason == "No stock of 3/16 in polycarbonate"
 

@@ -11,7 +11,11 @@ from aerie_app.models import Process
 from aerie_app.services.shop.inputs import machine_input, stock_input, weight_limit_kg
 
 pytestmark = pytest.mark.unit
-ROUTER = {"name": "Router", "process": "router", "envelopeMm": {"x": "24 in", "y": "48 in", "z": 50.8}}
+ROUTER = {
+    "name": "Router",
+    "process": "router",
+    "envelopeMm": {"x": "24 in", "y": "48 in", "z": 50.8},
+}
 
 
 def test_machine_in_inches_is_an_inch_machine() -> None:
@@ -74,7 +78,12 @@ def test_machine_update_is_partial() -> None:
 
 def test_stock_sheet_and_bar() -> None:
     sheet = stock_input(
-        {"material": "6061-T6", "thickness": '1/4"', "sizeMm": {"x": "24 in", "y": "48 in"}, "count": 3},
+        {
+            "material": "6061-T6",
+            "thickness": '1/4"',
+            "sizeMm": {"x": "24 in", "y": "48 in"},
+            "count": 3,
+        },
         partial=False,
     )
     assert sheet == {
@@ -126,7 +135,14 @@ def test_weight_limit(body: dict[str, Any], kg: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"weightLimitKg": 0}, {"weightLimitKg": -1}, {"weightLimitKg": True}, {"weightLimit": "heavy"}]
+    "body",
+    [
+        {},
+        {"weightLimitKg": 0},
+        {"weightLimitKg": -1},
+        {"weightLimitKg": True},
+        {"weightLimit": "heavy"},
+    ],
 )
 def test_bad_weight_limit(body: dict[str, Any]) -> None:
     with pytest.raises(InvalidValue):

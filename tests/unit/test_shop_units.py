@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aerie_app.cad.units import inch_name, is_inch_size, parse_length_mm, size_label, thickness_label
+from aerie_app.units import (
+    inch_name,
+    is_inch_size,
+    parse_length_mm,
+    size_label,
+    thickness_label,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -37,7 +43,9 @@ def test_parse_length(text: str, mm: float) -> None:
     assert parse_length_mm(text) == pytest.approx(mm)
 
 
-@pytest.mark.parametrize("text", ["", "abc", "0", "-3 mm", "1/0", "3/16 furlongs", "6 mm 7", "x" * 100])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "0", "-3 mm", "1/0", "3/16 furlongs", "6 mm 7", "x" * 100]
+)
 def test_unparseable_length_is_none(text: str) -> None:
     assert parse_length_mm(text) is None
 

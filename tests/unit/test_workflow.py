@@ -99,22 +99,34 @@ def test_approve_moves_to_type_queue(kind: PartType) -> None:
 def test_approving_a_part_that_fits_no_machine_needs_confirmation() -> None:
     part = FakePart()
     with pytest.raises(Conflict) as err:
-        workflow.approve(part, reviewer="Ann", no_fit_reason="130 mm > 100 mm Laser bed by 30 mm on X")
+        workflow.approve(
+            part, reviewer="Ann", no_fit_reason="130 mm > 100 mm Laser bed by 30 mm on X"
+        )
     assert err.value.details["confirm"] == "confirmNoFit"
     assert "130 mm > 100 mm" in err.value.message
     change = workflow.approve(
         part, reviewer="Ann", no_fit_reason="130 mm > 100 mm Laser bed", confirm_no_fit=True
     )
     assert change.fields["category"] == "cnc"
-    assert change.note == "Reviewed by Ann; Approved although it fits no machine: 130 mm > 100 mm Laser bed"
+    assert (
+        change.note
+        == "Reviewed by Ann; Approved although it fits no machine: 130 mm > 100 mm Laser bed"
+    )
     # Approving an already approved part again (to change the reviewer) never asks.
     again = FakePart(category="cnc", status="Reviewed")
-    assert workflow.approve(again, reviewer="Bo", no_fit_reason="too big").fields["category"] == "cnc"
+    assert (
+        workflow.approve(again, reviewer="Bo", no_fit_reason="too big").fields["category"] == "cnc"
+    )
 
 
 @pytest.mark.parametrize(
     ("category", "status"),
-    [("cnc", "In Progress"), ("hand", "Already Started"), ("misc", "Reviewed"), ("completed", "Completed")],
+    [
+        ("cnc", "In Progress"),
+        ("hand", "Already Started"),
+        ("misc", "Reviewed"),
+        ("completed", "Completed"),
+    ],
 )
 def test_reopen_review_clears_work_done(category: str, status: str) -> None:
     part = FakePart(

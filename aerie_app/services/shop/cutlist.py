@@ -22,10 +22,10 @@ from rectpack import SORT_AREA, MaxRectsBssf, PackingBin, PackingMode, newPacker
 from sqlmodel import Session, col, select
 
 from aerie_app.cad.materials import material_key
-from aerie_app.cad.units import thickness_label
 from aerie_app.models import Category, Machine, Part, StockItem, StockKind
 from aerie_app.services.shop.fit import PartShape, footprint
 from aerie_app.services.shop.recompute import dims_of, stock_spec
+from aerie_app.units import thickness_label
 
 QUEUE = (Category.CNC.value, Category.HAND.value)
 SCALE = 10  # rectpack works best on integers: pack in tenths of a millimetre
@@ -92,16 +92,16 @@ def _rows(session: Session) -> Sequence[Any]:
     remaining = col(Part.amount) - col(Part.quantity_done)
     return session.execute(
         sa.select(
-            Part.id,
-            Part.part_id,
-            Part.name,
-            Part.material,
-            Part.thickness_mm,
-            Part.stock_x_mm,
-            Part.stock_y_mm,
-            Part.stock_z_mm,
-            Part.stock_item_id,
-            Part.fit_machines,
+            col(Part.id),
+            col(Part.part_id),
+            col(Part.name),
+            col(Part.material),
+            col(Part.thickness_mm),
+            col(Part.stock_x_mm),
+            col(Part.stock_y_mm),
+            col(Part.stock_z_mm),
+            col(Part.stock_item_id),
+            col(Part.fit_machines),
             remaining.label("remaining"),
         )
         .where(col(Part.category).in_(QUEUE), remaining > 0)
@@ -112,7 +112,10 @@ def _rows(session: Session) -> Sequence[Any]:
 def cut_list(session: Session) -> dict[str, Any]:
     """``{groups: [...], parts, pieces}`` of the fab queue (see the module docstring)."""
     rows = _rows(session)
-    margins = {i: m for i, m in session.execute(sa.select(Machine.id, Machine.margin_mm)).all()}
+    margins: dict[int, float] = {
+        int(i): float(m)
+        for i, m in session.execute(sa.select(col(Machine.id), col(Machine.margin_mm))).all()
+    }
     stock = {s.id: s for s in session.exec(select(StockItem)).all()}
     session.rollback()
     groups: dict[tuple[str, float | None], _Group] = {}
@@ -145,7 +148,12 @@ def cut_list(session: Session) -> dict[str, Any]:
         for machine in row.fit_machines or ():
             group.margin = max(group.margin, float(margins.get(machine["id"], 0.0)))
     out = [_group_public(g, stock) for g in groups.values()]
-    out.sort(key=lambda g: (g["material"], g["thicknessMm"] if g["thicknessMm"] is not None else math.inf))
+    out.sort(
+        key=lambda g: (
+            g["material"],
+            g["thicknessMm"] if g["thicknessMm"] is not None else math.inf,
+        )
+    )
     return {
         "groups": out,
         "parts": sum(len(g["parts"]) for g in out),
@@ -231,4 +239,3 @@ def cut_list_csv(session: Session) -> str:
 def _safe(text: str) -> str:
     """Text a spreadsheet will not run as a formula (CSV injection)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-

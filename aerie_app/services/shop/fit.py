@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aerie_app.cad.materials import compatible, material_key
-from aerie_app.cad.units import length_label, number, parse_length_mm, size_label
-from aerie_app.cad.units import thickness_label as _thickness_label
 from aerie_app.models import FitStatus, Process, StockKind
+from aerie_app.units import length_label, number, parse_length_mm, size_label
+from aerie_app.units import thickness_label as _thickness_label
 
 SHEET_PROCESSES = frozenset({Process.ROUTER, Process.LASER, Process.WATERJET})
 EPS_MM = 1e-6
@@ -121,7 +121,9 @@ def plate_thickness(dims: tuple[float, float, float] | None) -> float | None:
     return None
 
 
-def part_thickness(material_thickness: str | None, dims: tuple[float, float, float] | None) -> float | None:
+def part_thickness(
+    material_thickness: str | None, dims: tuple[float, float, float] | None
+) -> float | None:
     """The part's stock thickness: its typed material thickness when it parses, else the plate's."""
     typed = parse_length_mm(material_thickness) if material_thickness else None
     return typed if typed is not None else plate_thickness(dims)
@@ -149,7 +151,10 @@ def _envelope_misses(machine: MachineSpec, shape: PartShape) -> list[tuple[float
         if over:
             where = f" on {axis}" if axis else ""
             out.append(
-                (over, f"{_mm(need)} > {length_label(limit, units)} {name} {what} by {_mm(over)}{where}")
+                (
+                    over,
+                    f"{_mm(need)} > {length_label(limit, units)} {name} {what} by {_mm(over)}{where}",
+                )
             )
 
     if machine.process is Process.LATHE:
@@ -169,7 +174,11 @@ def _envelope_misses(machine: MachineSpec, shape: PartShape) -> list[tuple[float
         check(dims[axis], machine.z, "Z clearance", None)
         return out
     axes = sorted(
-        [(v, label) for v, label in ((machine.x, "X"), (machine.y, "Y"), (machine.z, "Z")) if v is not None]
+        [
+            (v, label)
+            for v, label in ((machine.x, "X"), (machine.y, "Y"), (machine.z, "Z"))
+            if v is not None
+        ]
     )
     for need, (limit, label) in zip(dims[3 - len(axes) :], axes, strict=False):
         check(need, limit, word, label)
@@ -181,7 +190,9 @@ def check_machine(machine: MachineSpec, shape: PartShape, key: str | None) -> Mi
     kinds: list[str] = []
     clauses: list[str] = []
     over = 0.0
-    if machine.materials and (key is None or not any(compatible(m, key) for m in machine.materials)):
+    if machine.materials and (
+        key is None or not any(compatible(m, key) for m in machine.materials)
+    ):
         kinds.append("material")
         clauses.append(f"{machine.name} does not cut {key or shape.material or 'unknown material'}")
     misses = _envelope_misses(machine, shape)
@@ -197,7 +208,9 @@ def check_machine(machine: MachineSpec, shape: PartShape, key: str | None) -> Mi
         if low is not None and t < low - EPS_MM:
             kinds.append("thickness")
             over = max(over, low - t)
-            clauses.append(f"{_mm(t)} < {machine.name} min thickness {length_label(low, machine.units)}")
+            clauses.append(
+                f"{_mm(t)} < {machine.name} min thickness {length_label(low, machine.units)}"
+            )
         if high is not None and t > high + EPS_MM:
             kinds.append("thickness")
             over = max(over, t - high)

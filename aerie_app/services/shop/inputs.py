@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from aerie_app.cad.materials import MATERIAL_KEYS, material_key
-from aerie_app.cad.units import MM_PER_IN, is_inch_size, parse_length_mm
 from aerie_app.errors import InvalidValue
 from aerie_app.models import Process, StockKind
+from aerie_app.units import MM_PER_IN, is_inch_size, parse_length_mm
 
 MAX_SIZE_MM = 10_000.0  # 10 m: anything larger is a typo (or a unit mistake)
 MAX_MARGIN_MM = 100.0
@@ -58,16 +58,22 @@ def text(value: Any, field: str, *, limit: int) -> str:
     return cleaned
 
 
-def length(value: Any, field: str, *, allow_zero: bool = False, limit: float = MAX_SIZE_MM) -> float:
+def length(
+    value: Any, field: str, *, allow_zero: bool = False, limit: float = MAX_SIZE_MM
+) -> float:
     """A length in mm: a number (mm) or text with a unit; positive (or zero) and at most ``limit``."""
     if isinstance(value, bool) or value is None:
         raise InvalidValue(field, f"{field} must be a length: a number in mm or text like '24 in'")
     if isinstance(value, int | float):
         mm = float(value)
     elif isinstance(value, str):
-        parsed = 0.0 if allow_zero and value.strip() in ("0", "0 mm", "0mm") else parse_length_mm(value)
+        parsed = (
+            0.0 if allow_zero and value.strip() in ("0", "0 mm", "0mm") else parse_length_mm(value)
+        )
         if parsed is None:
-            raise InvalidValue(field, f"Cannot read {value[:40]!r} as a length (try '6 mm' or '1/4 in')")
+            raise InvalidValue(
+                field, f"Cannot read {value[:40]!r} as a length (try '6 mm' or '1/4 in')"
+            )
         mm = parsed
     else:
         raise InvalidValue(field, f"{field} must be a length: a number in mm or text like '24 in'")
@@ -98,7 +104,9 @@ def material(value: Any, field: str = "material") -> str:
     raw = text(value, field, limit=200)
     key = material_key(raw)
     if key is None:
-        raise InvalidValue(field, f"Unknown material {raw[:60]!r}; known: {', '.join(MATERIAL_KEYS)}")
+        raise InvalidValue(
+            field, f"Unknown material {raw[:60]!r}; known: {', '.join(MATERIAL_KEYS)}"
+        )
     return key
 
 
@@ -192,12 +200,17 @@ def machine_input(
         out["units"] = infer_units(out["envelope_x_mm"], out["envelope_y_mm"], out["envelope_z_mm"])
     if "materials" in body or not partial:
         out["materials"] = _materials(body.get("materials"))
-    for key, column in (("minThicknessMm", "min_thickness_mm"), ("maxThicknessMm", "max_thickness_mm")):
+    for key, column in (
+        ("minThicknessMm", "min_thickness_mm"),
+        ("maxThicknessMm", "max_thickness_mm"),
+    ):
         if key in body or not partial:
             out[column] = _optional_length(body.get(key), key)
     if "marginMm" in body or not partial:
         raw = body.get("marginMm", 0.0)
-        out["margin_mm"] = 0.0 if raw is None else length(raw, "marginMm", allow_zero=True, limit=MAX_MARGIN_MM)
+        out["margin_mm"] = (
+            0.0 if raw is None else length(raw, "marginMm", allow_zero=True, limit=MAX_MARGIN_MM)
+        )
     if "enabled" in body or not partial:
         out["enabled"] = _bool(body.get("enabled", True), "enabled")
     if partial and not out:
@@ -210,7 +223,9 @@ def check_thickness_range(low: float | None, high: float | None) -> None:
         raise InvalidValue("minThicknessMm", "minThicknessMm must not be more than maxThicknessMm")
 
 
-def stock_input(body: Any, *, partial: bool, current_kind: StockKind | None = None) -> dict[str, Any]:
+def stock_input(
+    body: Any, *, partial: bool, current_kind: StockKind | None = None
+) -> dict[str, Any]:
     """Column values of a stock item from ``{material, thickness | thicknessMm, kind, sizeMm, count}``.
 
     A sheet's ``sizeMm`` is ``{x, y}``; a bar's is ``{length}`` and its ``thickness`` (or

@@ -8,12 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from aerie_app.cad.units import size_label
 from aerie_app.db import begin_write
 from aerie_app.errors import Conflict, NotFound
 from aerie_app.models import Machine, Process
 from aerie_app.services.shop.inputs import check_thickness_range, inches
 from aerie_app.services.shop.recompute import recompute
+from aerie_app.units import size_label
 
 
 def list_machines(session: Session) -> Sequence[Machine]:

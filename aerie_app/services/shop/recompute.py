@@ -142,7 +142,7 @@ def sync_fit_rows(session: Session, fits: dict[int, set[int]]) -> None:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for pid, mid in session.execute(
-            sa.select(PartFit.part_id, PartFit.machine_id).where(col(PartFit.part_id).in_(chunk))
+            sa.select(col(PartFit.part_id), col(PartFit.machine_id)).where(col(PartFit.part_id).in_(chunk))
         ).all():
             have[pid].add(mid)
     gone = [{"p": p, "m": m} for p, ms in have.items() for m in ms - fits[p]]
@@ -194,11 +194,16 @@ def recompute(session: Session, *, part_ids: Iterable[int] | None = None) -> int
     fits: dict[int, set[int]] = {}
     for row in rows:
         new = shop_fields(
-            shop, material=row.material, material_thickness=row.material_thickness, dims=dims_of(row)
+            shop,
+            material=row.material,
+            material_thickness=row.material_thickness,
+            dims=dims_of(row),
         )
         fits[row.id] = machine_ids(new["fit_machines"])
         if any(getattr(row, k) != v for k, v in new.items()):
-            updates.append({"b_id": row.id, "b_version": row.version} | {f"b_{k}": v for k, v in new.items()})
+            updates.append(
+                {"b_id": row.id, "b_version": row.version} | {f"b_{k}": v for k, v in new.items()}
+            )
     if updates:
         table = Part.__table__  # type: ignore[attr-defined]
         session.execute(

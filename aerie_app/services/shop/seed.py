@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from aerie_app.cad.units import MM_PER_IN
 from aerie_app.db import begin_write
 from aerie_app.models import Machine, Process, StockItem, StockKind
 from aerie_app.services.shop import config
 from aerie_app.services.shop.recompute import FIT_RULES_VERSION, recompute
+from aerie_app.units import MM_PER_IN
 
 
 def _in(value: float) -> float:
@@ -27,7 +27,16 @@ MACHINES: list[dict[str, Any]] = [
         "envelope_y_mm": _in(48),
         "envelope_z_mm": _in(2),
         "units": "in",
-        "materials": ["aluminium", "polycarbonate", "hdpe", "uhmw", "acetal", "plywood", "mdf", "g10"],
+        "materials": [
+            "aluminium",
+            "polycarbonate",
+            "hdpe",
+            "uhmw",
+            "acetal",
+            "plywood",
+            "mdf",
+            "g10",
+        ],
         "min_thickness_mm": None,
         "max_thickness_mm": _in(1),
         "margin_mm": _in(0.25),  # a 1/4 in end mill between parts
@@ -59,7 +68,10 @@ MACHINES: list[dict[str, Any]] = [
 ]
 SHEET = {"kind": StockKind.SHEET.value, "size_x_mm": _in(24), "size_y_mm": _in(48), "count": 2}
 STOCK: list[dict[str, Any]] = [
-    *({"material": "aluminium 6061", "thickness_mm": _in(t)} | SHEET for t in (1 / 16, 1 / 8, 3 / 16, 1 / 4)),
+    *(
+        {"material": "aluminium 6061", "thickness_mm": _in(t)} | SHEET
+        for t in (1 / 16, 1 / 8, 3 / 16, 1 / 4)
+    ),
     *({"material": "polycarbonate", "thickness_mm": _in(t)} | SHEET for t in (1 / 8, 1 / 4)),
     *({"material": "hdpe", "thickness_mm": _in(t)} | SHEET for t in (1 / 4, 1 / 2)),
 ]
@@ -75,9 +87,10 @@ def seed_shop(session: Session) -> bool:
     if config.get_value(session, config.SEEDED):
         session.rollback()
         return False
-    occupied = session.exec(select(sa.func.count()).select_from(Machine)).one() + session.exec(
-        select(sa.func.count()).select_from(StockItem)
-    ).one()
+    occupied = (
+        session.exec(select(sa.func.count()).select_from(Machine)).one()
+        + session.exec(select(sa.func.count()).select_from(StockItem)).one()
+    )
     config.put_value(session, config.SEEDED, True)
     if not occupied:
         session.add_all(Machine(**m) for m in MACHINES)

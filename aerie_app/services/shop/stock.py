@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from aerie_app.cad.units import thickness_label
 from aerie_app.db import begin_write
 from aerie_app.errors import NotFound
 from aerie_app.models import StockItem, StockKind
 from aerie_app.services.shop.fit import stock_label
 from aerie_app.services.shop.recompute import recompute
+from aerie_app.units import thickness_label
 
 
 def list_stock(session: Session) -> Sequence[StockItem]:
@@ -80,5 +80,7 @@ def stock_public(item: StockItem) -> dict[str, Any]:
         "kind": kind.value,
         "sizeMm": size,
         "count": item.count,
-        "label": stock_label(item.material, item.thickness_mm, kind, item.size_x_mm, item.size_y_mm),
+        "label": stock_label(
+            item.material, item.thickness_mm, kind, item.size_x_mm, item.size_y_mm
+        ),
     }
