@@ -120,6 +120,8 @@ class Part(SQLModel, table=True):
         ),
         # Covers the stats query (services/stats.py): grouped counts without reading the table.
         sa.Index("ix_part_stats", "category", "status", "type", "assigned", "amount"),
+        # Covers the weight budget (services/shop/weight.py): grouped sums from the index alone.
+        sa.Index("ix_part_weight", "subsystem", "amount", "mass_g", "measured_mass_g"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -177,7 +177,7 @@ def list_parts(
         value = getattr(query, name)
         if value:
             conditions.append(getattr(Part, name) == value)
-    conditions.extend(shop_conditions(query))
+    conditions.extend(shop_conditions(query, dialect))
     if query.has_model is not None:
         has = col(Part.stock_x_mm).is_not(None)
         conditions.append(has if query.has_model else sa.not_(has))
@@ -185,7 +185,13 @@ def list_parts(
         matched = search_filter(query.search, dialect)
         if matched is not None:
             conditions.append(matched)
-    total = session.exec(select(sa.func.count()).select_from(Part).where(*conditions)).one()
+    if isinstance(query.fits, int) and len(conditions) == 1:
+        # Only "fits machine X": part_fit's index counts it (its rows always have their part).
+        total = session.exec(
+            select(sa.func.count()).where(col(PartFit.machine_id) == query.fits)
+        ).one()
+    else:
+        total = session.exec(select(sa.func.count()).select_from(Part).where(*conditions)).one()
     sort_key = SORT_ALIASES.get(query.sort_by or "", query.sort_by or "")
     column = SORTABLE.get(sort_key, Part.created_at)
     ascending = (query.sort_order or "").lower() == "asc"
@@ -208,7 +214,7 @@ def list_parts(
     return session.execute(stmt).all(), int(total)
 
 
-def shop_conditions(query: PartQuery) -> list[Any]:
+def shop_conditions(query: PartQuery, dialect: str = "sqlite") -> list[Any]:
     """The WHERE clauses of the shop filters: fit, stock size, thickness, mass."""
     out: list[Any] = []
     mass = SORTABLE["mass"]
@@ -219,10 +225,12 @@ def shop_conditions(query: PartQuery) -> list[Any]:
     if query.fits == "none":
         out.append(col(Part.fit_status) == FitStatus.NONE.value)
     elif isinstance(query.fits, int):
-        # ix_part_fit_machine answers this without reading part_fit's table.
-        out.append(
-            col(Part.id).in_(sa.select(col(PartFit.part_id)).where(col(PartFit.machine_id) == query.fits))
-        )
+        # ``id + 0`` on SQLite: else it fetches every matching wide row by rowid before sorting
+        # (3,000 at 10k parts, ~6 ms); this way it walks the sort's index and stops after a
+        # page (~1 ms). PostgreSQL plans the plain semi-join well.
+        part_id = col(Part.id) + 0 if dialect == "sqlite" else col(Part.id)
+        fitting = sa.select(col(PartFit.part_id)).where(col(PartFit.machine_id) == query.fits)
+        out.append(part_id.in_(fitting))
     if query.fit_status:
         out.append(col(Part.fit_status) == query.fit_status)
     for limit, column in (

@@ -36,6 +36,7 @@ PART_COLUMNS = [
     sa.Column("duplicate_ref", sa.JSON(), nullable=True),
 ]
 PART_INDEXES = ("thickness_mm", "fit_status", "duplicate_of")
+WEIGHT = ["subsystem", "amount", "mass_g", "measured_mass_g"]
 
 
 def upgrade() -> None:
@@ -87,10 +88,13 @@ def upgrade() -> None:
     for name in PART_INDEXES:
         op.create_index(f"ix_part_{name}", "part", [name])
     op.add_column("part_file", sa.Column("geometry_change", sa.JSON(), nullable=True))
+    # Covers the weight budget: grouped sums from the index alone.
+    op.create_index("ix_part_weight", "part", WEIGHT)
 
 
 def downgrade() -> None:
     # SQLite (3.35+) drops a plain column in place, like PostgreSQL: no batch copy of ``part``.
+    op.drop_index("ix_part_weight", "part")
     op.drop_column("part_file", "geometry_change")
     for name in PART_INDEXES:
         op.drop_index(f"ix_part_{name}", "part")
