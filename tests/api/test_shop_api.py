@@ -450,3 +450,14 @@ def test_seeded_shop_fits_a_plate_on_the_router(api: Api) -> None:
     part = api.get(f"/api/parts/{pid}").json()
     assert [m["name"] for m in part["fit"]["machines"]] == ["Router"]
     assert part["stock"]["label"] == "1/4 in aluminium 6061 sheet, 24 × 48 in"
+
+
+def test_machine_names_are_unique_in_any_letter_case(api: Api) -> None:
+    # SQLite's lower() leaves non-ASCII letters alone: the clash is found in Python.
+    machine(api, name="Fräse ÉCLAIR")
+    assert_error(
+        api.post("/api/machines", json={"name": "fräse éclair", "process": "hand"}), 409, "name"
+    )
+    assert_error(
+        api.post("/api/machines", json={"name": "Fräse ÉCLAIR", "process": "hand"}), 409, "name"
+    )

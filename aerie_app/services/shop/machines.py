@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from aerie_app.db import begin_write
@@ -28,11 +28,22 @@ def get_machine(session: Session, machine_id: int) -> Machine:
 
 
 def _check_name(session: Session, name: str, machine_id: int | None) -> None:
-    clash = session.exec(
-        select(Machine.id).where(sa.func.lower(Machine.name) == name.lower())
-    ).first()
-    if clash is not None and clash != machine_id:
-        raise Conflict(f"A machine named {name!r} already exists", {"field": "name", "id": clash})
+    """Names are unique whatever their letter case (compared here: SQLite's lower() is ASCII-only)."""
+    wanted = name.casefold()
+    for other_id, other in session.exec(select(Machine.id, Machine.name)).all():
+        if other.casefold() == wanted and other_id != machine_id:
+            raise Conflict(
+                f"A machine named {name!r} already exists", {"field": "name", "id": other_id}
+            )
+
+
+def _flush(session: Session, name: str) -> None:
+    """Flush, turning a name taken by a concurrent writer (PostgreSQL) into the same 409."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"A machine named {name!r} already exists", {"field": "name"}) from None
 
 
 def create_machine(session: Session, *, data: Mapping[str, Any]) -> tuple[Machine, int]:
@@ -43,7 +54,7 @@ def create_machine(session: Session, *, data: Mapping[str, Any]) -> tuple[Machin
     check_thickness_range(data.get("min_thickness_mm"), data.get("max_thickness_mm"))
     machine = Machine(**data)
     session.add(machine)
-    session.flush()
+    _flush(session, data["name"])
     changed = recompute(session)
     session.commit()
     return machine, changed
@@ -64,7 +75,7 @@ def update_machine(
     for key, value in data.items():
         setattr(machine, key, value)
     session.add(machine)
-    session.flush()
+    _flush(session, machine.name)
     changed = recompute(session)
     session.commit()
     return machine, changed
