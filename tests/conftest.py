@@ -88,12 +88,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def reset_caches() -> None:
-    from aerie_app.db import get_engine
+    from aerie_app.db import dispose_engines
     from aerie_app.settings import get_settings
 
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
+    dispose_engines()
     get_settings.cache_clear()
     from aerie_app.api import deps
 

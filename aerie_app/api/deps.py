@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from aerie_app.db import get_engine
+from aerie_app.db import get_engine, loop_session
 from aerie_app.errors import AuthRequired, Forbidden
 from aerie_app.models import Scope
 from aerie_app.services import keys, throttle
@@ -58,18 +58,22 @@ async def _raw_key(request: Request) -> str | None:
     return None
 
 
-async def current_principal(request: Request, session: SessionDep) -> Principal:
+async def current_principal(request: Request) -> Principal:
+    """Who is calling. A key verified in the last few seconds is answered from memory; a lookup
+    (or a throttle check) reads through :func:`loop_session`, on the loop, without a thread hop."""
     client = client_id(request)
     raw = await _raw_key(request)
     if not raw:
         cookie = request.cookies.get(keys.SESSION_COOKIE)
         if cookie and request.method in ("GET", "HEAD"):
             # The signed-in browser loading a model, thumbnail or drawing: reads only.
-            principal = throttle.resolve_session(session, cookie, client)
+            with loop_session() as session:
+                principal = throttle.resolve_session(session, cookie, client)
             request.state.principal = principal
             return principal
         raise AuthRequired("API key required", {"header": "X-API-Key"})
-    principal = throttle.verify_key(session, raw, client)
+    with loop_session() as session:
+        principal = throttle.verify_key(session, raw, client)
     request.state.principal = principal
     return principal
 

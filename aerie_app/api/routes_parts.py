@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse
 
 from aerie_app.api.boundary import MAX_ID, MAX_INT, parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep, Writer, auth_checks, client_id
-from aerie_app.errors import Forbidden, InvalidApiKey, RateLimited, ValidationFailed
+from aerie_app.db import loop_session
+from aerie_app.errors import AerieError, Forbidden, InvalidApiKey, RateLimited, ValidationFailed
 from aerie_app.models import Category, FitStatus, PartType, Scope, Status
 from aerie_app.schemas import normalize_part_input, part_public
 from aerie_app.services import keys, listcache, partjson, parts, stats
@@ -315,8 +316,11 @@ def wipe(session: SessionDep, principal: Admin, body: ActionBody = None) -> dict
 
 
 @router.get("/{part_id}", summary="Get one part")
-def get_part(session: SessionDep, _: Reader, part_id: str) -> JSONResponse:
-    return _part_response(parts.get_part(session, _id(part_id)))
+async def get_part(_: Reader, part_id: str) -> JSONResponse:
+    # The hottest read: one primary-key lookup, done on the loop (see db.loop_session).
+    pid = _id(part_id)
+    with loop_session() as session:
+        return _part_response(parts.get_part(session, pid))
 
 
 @router.put("/{part_id}", summary="Edit a part (status changes follow the workflow)")
@@ -329,8 +333,11 @@ def update_part(
     x_aerie_user: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     pid = _id(part_id)
-    parts.get_part(session, pid)
-    data = normalize_part_input(body, partial=True)
+    try:
+        data = normalize_part_input(body, partial=True)
+    except AerieError:
+        parts.get_part(session, pid)  # an unknown part is a 404 whatever the body holds
+        raise
     part = parts.update_part(
         session,
         pid,

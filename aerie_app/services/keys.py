@@ -8,25 +8,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import os
 import re
 import secrets
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from aerie_app.db import begin_write
+from aerie_app.db import begin_write, session_scope
 from aerie_app.errors import InvalidApiKey, NotFound, ValidationFailed
 from aerie_app.models import ApiKey, Scope, UiSession, utcnow
-from aerie_app.settings import API_KEY_MIN_LENGTH
+from aerie_app.settings import API_KEY_MIN_LENGTH, get_settings
 
 KEY_PREFIX = "aerie_"
 SESSION_COOKIE = "aerie_session"
 SESSION_DAYS = 30
+log = logging.getLogger("aerie.keys")
 
 
 def hash_key(raw: str) -> str:
@@ -126,14 +129,76 @@ def _verify_stored(session: Session, digest: str) -> Principal:
     now = utcnow()
     assert key.id is not None
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
-        # Throttled to once a minute per key, so reads do not all become writes.
-        begin_write(session)
-        session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key.id).values(last_used_at=now))
-        session.commit()
+        _note_used(key.id, now)
     return Principal(key.id, key.name, Scope(key.scope))
 
 
+# Last-used stamps, batched: verifying a key only notes the time in memory, and a background
+# thread stores the stamps every STAMP_FLUSH_S. Verification never writes, so it never waits for
+# the database's write lock (it runs on the event loop). A stamp is about a minute fresh at best
+# anyway (see above); one still in memory when the process dies is lost, which costs nothing.
+STAMP_FLUSH_S = 15.0
+_stamps: dict[int, datetime] = {}
+_stamps_url: str | None = None  # the database they belong to (tests switch databases)
+_stamps_lock = threading.Lock()
+_stamp_writer: tuple[int, threading.Thread] | None = None  # (pid, thread): a fork starts its own
+
+
+def _note_used(key_id: int, when: datetime) -> None:
+    global _stamp_writer, _stamps_url
+    url = get_settings().resolved_database_url
+    with _stamps_lock:
+        if _stamps_url != url:
+            _stamps.clear()
+            _stamps_url = url
+        _stamps[key_id] = when
+        if _stamp_writer is None or _stamp_writer[0] != os.getpid():
+            thread = threading.Thread(
+                target=_write_stamps_forever, name="aerie-key-stamps", daemon=True
+            )
+            _stamp_writer = (os.getpid(), thread)
+            thread.start()
+
+
+def _write_stamps_forever() -> None:
+    while True:
+        time.sleep(STAMP_FLUSH_S)
+        try:
+            flush_last_used()
+        except Exception:  # the database is away for a moment: keep the stamps for next time
+            log.warning("Could not store API keys' last-used times; will retry", exc_info=True)
+
+
+def flush_last_used(session: Session | None = None) -> int:
+    """Store the noted last-used stamps now; returns how many keys were stamped."""
+    with _stamps_lock:
+        pending = dict(_stamps) if _stamps_url == get_settings().resolved_database_url else {}
+        _stamps.clear()
+    if not pending:
+        return 0
+    try:
+        if session is None:
+            with session_scope() as own:
+                _store_stamps(own, pending)
+        else:
+            _store_stamps(session, pending)
+    except Exception:
+        with _stamps_lock:  # put them back unless a newer stamp arrived meanwhile
+            for key_id, when in pending.items():
+                _stamps.setdefault(key_id, when)
+        raise
+    return len(pending)
+
+
+def _store_stamps(session: Session, pending: dict[int, datetime]) -> None:
+    begin_write(session)
+    for key_id, when in pending.items():
+        session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=when))
+    session.commit()
+
+
 def list_keys(session: Session) -> Sequence[ApiKey]:
+    flush_last_used(session)  # what this process noted shows at once
     return session.exec(select(ApiKey).order_by(col(ApiKey.id))).all()
 
 

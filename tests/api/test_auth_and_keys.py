@@ -190,3 +190,58 @@ def test_a_wrong_key_is_never_cached(api: Api) -> None:
     from aerie_app.services import keys
 
     assert keys.hash_key("wrong-key-0123456789") not in keys._verified
+
+
+def test_verifying_a_key_never_writes_its_last_used_stamp_is_batched(
+    api: Api, session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key check runs on the event loop: it must not take the database's write lock. The
+    last-used time is noted in memory and stored later in one batch (or when keys are listed)."""
+    import sqlalchemy as sa
+
+    from aerie_app.models import ApiKey
+    from aerie_app.services import keys
+
+    created = api.post("/api/keys", json={"name": "stamped", "scope": "read"}).json()
+    keys.forget_verified()
+    writes: list[object] = []
+    real_begin = keys.begin_write
+    monkeypatch.setattr(keys, "begin_write", lambda s: writes.append(s) or real_begin(s))
+    assert api.get("/api/keys/me", key=created["key"]).status_code == 200
+    assert writes == []
+    stored = session.exec(sa.select(ApiKey.last_used_at).where(ApiKey.id == created["id"])).one()
+    assert stored[0] is None  # not yet: noted in memory
+    assert created["id"] in keys._stamps
+    assert keys.flush_last_used() >= 1
+    assert len(writes) == 1  # every pending stamp in one write transaction
+    session.rollback()  # a fresh snapshot
+    stored = session.exec(sa.select(ApiKey.last_used_at).where(ApiKey.id == created["id"])).one()
+    assert stored[0] is not None
+    # The admin's key list shows a stamp noted a moment ago without waiting for the batch.
+    other = api.post("/api/keys", json={"name": "listed", "scope": "read"}).json()
+    assert api.get("/api/keys/me", key=other["key"]).status_code == 200
+    listed = {k["id"]: k for k in api.get("/api/keys").json()["keys"]}
+    assert listed[other["id"]]["lastUsedAt"] is not None
+
+
+def test_reads_on_the_loop_do_not_wait_for_the_request_pool(api: Api) -> None:
+    """Get one part and the key check read through the loop's own connection: with every pooled
+    connection of the request threads taken, they still answer instead of waiting for one."""
+    from aerie_app.db import get_engine
+
+    part = api.create()
+    from aerie_app.services import keys
+
+    keys.forget_verified()
+    engine = get_engine()
+    pool = engine.pool
+    capacity = pool.size() + pool._max_overflow  # type: ignore[attr-defined]
+    held = [engine.connect() for _ in range(capacity)]
+    try:
+        assert pool.checkedout() == capacity
+        response = api.get(f"/api/parts/{part['id']}")
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] == part["id"]
+    finally:
+        for conn in held:
+            conn.close()
