@@ -142,7 +142,9 @@ def sync_fit_rows(session: Session, fits: dict[int, set[int]]) -> None:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for pid, mid in session.execute(
-            sa.select(col(PartFit.part_id), col(PartFit.machine_id)).where(col(PartFit.part_id).in_(chunk))
+            sa.select(col(PartFit.part_id), col(PartFit.machine_id)).where(
+                col(PartFit.part_id).in_(chunk)
+            )
         ).all():
             have[pid].add(mid)
     gone = [{"p": p, "m": m} for p, ms in have.items() for m in ms - fits[p]]
