@@ -79,7 +79,13 @@ class WorkerHeader:
 
 
 def create_api() -> FastAPI:
-    from aerie_app.api import routes_admin, routes_drawings, routes_files, routes_parts
+    from aerie_app.api import (
+        routes_admin,
+        routes_drawings,
+        routes_files,
+        routes_parts,
+        routes_shop,
+    )
 
     settings = get_settings()
     api = FastAPI(
@@ -126,6 +132,7 @@ def create_api() -> FastAPI:
     api.include_router(routes_files.router)
     api.include_router(routes_admin.router)
     api.include_router(routes_drawings.router)
+    api.include_router(routes_shop.router)
 
     def _health(ok_word: str) -> JSONResponse:
         ok = check_database()

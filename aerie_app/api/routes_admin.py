@@ -1,5 +1,4 @@
-"""API-key management (admin scope): create (the key is shown once), list, revoke; and the settings
-routes of the shop (routes_shop), which this router carries into the app."""
+"""API-key management (admin scope): create (the key is shown once), list, revoke."""
 
 from __future__ import annotations
 
@@ -7,24 +6,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from aerie_app.api import routes_shop
 from aerie_app.api.boundary import parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep
 from aerie_app.errors import ValidationFailed
 from aerie_app.models import Scope
 from aerie_app.services import keys
 
-router = APIRouter(tags=["api keys"])
+router = APIRouter(prefix="/api/keys", tags=["api keys"])
 
 
-@router.get("/api/keys", summary="List API keys (never their values)")
+@router.get("", summary="List API keys (never their values)")
 def list_keys(session: SessionDep, _: Admin) -> dict[str, Any]:
     return {"keys": [keys.key_public(k) for k in keys.list_keys(session)]}
 
 
-@router.post(
-    "/api/keys", status_code=201, summary="Create an API key; its value is returned only here"
-)
+@router.post("", status_code=201, summary="Create an API key; its value is returned only here")
 def create_key(
     session: SessionDep,
     _: Admin,
@@ -45,15 +41,11 @@ def create_key(
     return keys.key_public(key) | {"key": raw}
 
 
-@router.post("/api/keys/{key_id}/revoke", summary="Revoke a key (its browser sessions end too)")
+@router.post("/{key_id}/revoke", summary="Revoke a key (its browser sessions end too)")
 def revoke_key(session: SessionDep, _: Admin, key_id: str) -> dict[str, Any]:
     return keys.key_public(keys.revoke_key(session, parse_id(key_id, "API key not found")))
 
 
-@router.get("/api/keys/me", summary="The calling key's name and scope")
+@router.get("/me", summary="The calling key's name and scope")
 def whoami(principal: Reader) -> dict[str, Any]:
     return {"name": principal.name, "scope": principal.scope.value}
-
-
-# The app includes this router (api/app.py); the shop's routes ride along with the admin ones.
-router.include_router(routes_shop.router)
