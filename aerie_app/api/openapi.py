@@ -303,6 +303,7 @@ BINARY: dict[tuple[str, str], list[str]] = {
     ("get", "/api/parts/{part_id}/file"): STORED,
     ("get", "/api/parts/{part_id}/files/{file_id}/download"): [*STORED, "application/octet-stream"],
     ("get", "/api/parts/{part_id}/model"): ["model/gltf-binary"],
+    ("get", "/api/parts/{part_id}/files/{file_id}/model"): ["model/gltf-binary"],
     ("get", "/api/parts/{part_id}/thumbnail"): ["image/png"],
     ("get", "/api/parts/{part_id}/views/{index}"): ["image/png"],
     ("get", "/api/parts/{part_id}/drawing"): ["application/pdf"],
@@ -311,6 +312,10 @@ BINARY: dict[tuple[str, str], list[str]] = {
 # Answers that are not errors but not the file yet either: 202 while the work runs.
 PENDING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("get", "/api/parts/{part_id}/model"): (
+        "The model is being converted; retry after Retry-After seconds",
+        {"status": "running", "message": "The 3D model is being prepared"},
+    ),
+    ("get", "/api/parts/{part_id}/files/{file_id}/model"): (
         "The model is being converted; retry after Retry-After seconds",
         {"status": "running", "message": "The 3D model is being prepared"},
     ),

@@ -124,7 +124,12 @@ def _converted_file(
     etag: bool = False,
 ) -> Response:
     """A product of the conversion: 202 while it runs, 422 if it failed, else the file."""
-    row = _model_row(session, part_id)
+    return _serve_converted(_model_row(session, part_id), path_of, media_type, missing, etag=etag)
+
+
+def _serve_converted(
+    row: Any, path_of: Callable[[Any], Path], media_type: str, missing: str, *, etag: bool
+) -> Response:
     pending = _pending(row)
     if pending is not None:
         return pending
@@ -149,6 +154,24 @@ def model(session: SessionDep, _: Reader, part_id: str) -> Response:
         files.model_path,
         "model/gltf-binary",
         "The converted model is missing; convert again",
+        etag=True,
+    )
+
+
+@router.get(
+    "/{part_id}/files/{file_id}/model",
+    summary="One revision's model as GLB (e.g. the previous one, shown as a ghost over the new)",
+    response_model=None,
+)
+def revision_model(session: SessionDep, _: Reader, part_id: str, file_id: str) -> Response:
+    row = files.get_revision(session, _id(part_id), parse_id(file_id, "File not found"))
+    if row.kind != "step":
+        raise NotFound("This revision is not a 3D model", {"kind": row.kind})
+    return _serve_converted(
+        row,
+        files.model_path,
+        "model/gltf-binary",
+        "This revision's model is missing; convert it again",
         etag=True,
     )
 

@@ -70,6 +70,16 @@ def test_changed_geometry_sends_an_approved_part_back_to_review(api: Api) -> Non
     )
     change = current_file(api, pid)["geometryChange"]
     assert change["changed"] is True and change["movedToReview"] is True
+    # The previous revision's model stays available, for the viewer's ghost of the old geometry.
+    revisions = api.get(f"/api/parts/{pid}/files").json()["files"]
+    previous = next(r for r in revisions if r["revision"] == change["previousRevision"])
+    old_glb = api.get(f"/api/parts/{pid}/files/{previous['id']}/model")
+    assert old_glb.status_code == 200, old_glb.text
+    assert old_glb.headers["content-type"] == "model/gltf-binary"
+    assert old_glb.content[:4] == b"glTF"
+    assert old_glb.content != api.get(f"/api/parts/{pid}/model").content
+    assert api.get(f"/api/parts/{pid}/files/999999/model").status_code == 404
+    assert api.get(f"/api/parts/{twin_of(api)}/files/{previous['id']}/model").status_code == 404
     assert change["previousRevision"] == 1
     assert change["old"]["stockMm"] == [120.0, 80.0, 6.35]
     assert change["new"]["stockMm"] == [130.0, 80.0, 6.35]
@@ -168,6 +178,11 @@ def test_backup_keeps_the_shop(
 
 
 @pytest.mark.cad
+def twin_of(api: Api) -> int:
+    """Another part: a revision is only served under the part it belongs to."""
+    return int(api.create(name="Other", material="6061")["id"])
+
+
 def test_plate_too_large_for_a_machine_then_the_machine_enlarged(api: Api, steps: Path) -> None:
     """Real conversions: fit none with the reason, fits after the machine is edited; a re-export
     stays put, other geometry goes back to Review, and a second part with the plate is a duplicate."""
@@ -208,6 +223,16 @@ def test_plate_too_large_for_a_machine_then_the_machine_enlarged(api: Api, steps
     assert (part["category"], part["status"]) == ("review", "Pending")
     change = current_file(api, pid)["geometryChange"]
     assert change["changed"] is True and change["movedToReview"] is True
+    # The previous revision's model stays available, for the viewer's ghost of the old geometry.
+    revisions = api.get(f"/api/parts/{pid}/files").json()["files"]
+    previous = next(r for r in revisions if r["revision"] == change["previousRevision"])
+    old_glb = api.get(f"/api/parts/{pid}/files/{previous['id']}/model")
+    assert old_glb.status_code == 200, old_glb.text
+    assert old_glb.headers["content-type"] == "model/gltf-binary"
+    assert old_glb.content[:4] == b"glTF"
+    assert old_glb.content != api.get(f"/api/parts/{pid}/model").content
+    assert api.get(f"/api/parts/{pid}/files/999999/model").status_code == 404
+    assert api.get(f"/api/parts/{twin_of(api)}/files/{previous['id']}/model").status_code == 404
 
     # Another part with the plate looks like the first one's... which now is a bracket; so a
     # third part is compared with the second.
