@@ -1,6 +1,6 @@
 // Aerie's 3D viewer: a GLB on a three.js canvas with orbit/zoom/pan (mouse and touch),
-// fit-to-view, reset, wireframe and edges toggles, a bounding-box overlay and a light/dark
-// background. Everything it needs ships with the app: no CDN, no decoders fetched at runtime.
+// fit-to-view, reset, wireframe and edges toggles, a bounding-box overlay, a light/dark
+// background and, when given, the previous revision as a see-through ghost. Everything it needs ships with the app: no CDN, no decoders fetched at runtime.
 import React, { useEffect, useRef, useState } from "react";
 import * as THREE from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
@@ -46,7 +46,11 @@ const inch = (v) => (v / 25.4).toFixed(2);
 const reducedMotion = () =>
   typeof window !== "undefined" && window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
-export function AerieViewer({ url, dark = true, height = "420px", label = "the part" }) {
+// The previous revision's geometry, drawn over the new one: see-through orange, never picked up
+// by the fit or the box (which describe the current model).
+const GHOST_COLOR = 0xff9f1c;
+
+export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px", label = "the part" }) {
   const mountRef = useRef(null);
   const ctx = useRef({});
   const [state, setState] = useState("loading");
@@ -56,6 +60,8 @@ export function AerieViewer({ url, dark = true, height = "420px", label = "the p
   const [edges, setEdges] = useState(false);
   const [showBox, setShowBox] = useState(true);
   const [darkBg, setDarkBg] = useState(dark);
+  const [ghostState, setGhostState] = useState("none");
+  const [showGhost, setShowGhost] = useState(true);
 
   useEffect(() => {
     const mount = mountRef.current;
@@ -152,16 +158,67 @@ export function AerieViewer({ url, dark = true, height = "420px", label = "the p
   }, [url]);
 
   useEffect(() => {
+    const { scene } = ctx.current;
+    if (!scene || !ghostUrl || state !== "ready") {
+      setGhostState("none");
+      return undefined;
+    }
+    let alive = true;
+    setGhostState("loading");
+    new GLTFLoader().load(
+      ghostUrl,
+      (gltf) => {
+        if (!alive) return;
+        const ghost = gltf.scene;
+        const material = new THREE.MeshBasicMaterial({
+          color: GHOST_COLOR,
+          transparent: true,
+          opacity: 0.3,
+          depthWrite: false,
+        });
+        ghost.traverse((node) => {
+          if (node.isMesh || node.isLine) {
+            const old = Array.isArray(node.material) ? node.material : [node.material];
+            old.forEach((m) => m && m.dispose());
+            node.material = material;
+            node.renderOrder = 1;
+          }
+        });
+        scene.add(ghost);
+        ctx.current.ghost = ghost;
+        setGhostState("ready");
+      },
+      undefined,
+      () => alive && setGhostState("error")
+    );
+    return () => {
+      alive = false;
+      const { ghost } = ctx.current;
+      if (ghost) {
+        scene.remove(ghost);
+        disposeTree(ghost);
+        ctx.current.ghost = null;
+      }
+    };
+  }, [ghostUrl, state]);
+
+  useEffect(() => {
+    const { ghost } = ctx.current;
+    if (ghost) ghost.visible = showGhost;
+  }, [showGhost, ghostState]);
+
+  useEffect(() => {
     const { renderer } = ctx.current;
     if (!renderer) return;
     const text =
       state === "ready" && dims
-        ? `3D model of ${label}: ${fmt(dims.x)} × ${fmt(dims.y)} × ${fmt(dims.z)} mm`
+        ? `3D model of ${label}: ${fmt(dims.x)} × ${fmt(dims.y)} × ${fmt(dims.z)} mm` +
+          (ghostState === "ready" && showGhost ? ", with the previous revision shown in orange" : "")
         : state === "error"
           ? `3D model of ${label} could not be shown`
           : `3D model of ${label}, loading`;
     renderer.domElement.setAttribute("aria-label", text);
-  }, [state, dims, label]);
+  }, [state, dims, label, ghostState, showGhost]);
 
   useEffect(() => {
     const { scene } = ctx.current;
@@ -211,6 +268,7 @@ export function AerieViewer({ url, dark = true, height = "420px", label = "the p
     <div
       data-testid="aerie-viewer"
       data-state={state}
+      data-ghost={ghostState}
       style={{ position: "relative", width: "100%", height, borderRadius: "12px", overflow: "hidden" }}
     >
       <div ref={mountRef} style={{ position: "absolute", inset: 0 }} />
@@ -230,6 +288,19 @@ export function AerieViewer({ url, dark = true, height = "420px", label = "the p
         <button type="button" style={BUTTON} aria-pressed={wire} onClick={() => setWire(!wire)} data-testid="viewer-wire">Wireframe</button>
         <button type="button" style={BUTTON} aria-pressed={edges} onClick={() => setEdges(!edges)} data-testid="viewer-edges">Edges</button>
         <button type="button" style={BUTTON} aria-pressed={showBox} onClick={() => setShowBox(!showBox)} data-testid="viewer-box">Box</button>
+        {ghostUrl && (
+          <button
+            type="button"
+            style={{ ...BUTTON, borderColor: "#ff9f1c" }}
+            aria-pressed={showGhost}
+            disabled={ghostState !== "ready"}
+            onClick={() => setShowGhost(!showGhost)}
+            data-testid="viewer-ghost"
+            title="The previous revision's geometry, in orange"
+          >
+            Previous
+          </button>
+        )}
         <button type="button" style={BUTTON} onClick={() => setDarkBg(!darkBg)} data-testid="viewer-bg" aria-label={darkBg ? "Light background" : "Dark background"}>{darkBg ? "Light" : "Dark"}</button>
       </div>
       {dims && showBox && (

@@ -6,13 +6,15 @@ import reflex as rx
 
 
 class AerieViewer(rx.NoSSRComponent):
-    """Orbit/zoom/pan, fit, reset, wireframe, edges, bounding-box dimensions, light/dark."""
+    """Orbit/zoom/pan, fit, reset, wireframe, edges, bounding-box dimensions, light/dark, ghost."""
 
     library = "$/public/viewer.jsx"
     tag = "AerieViewer"
     lib_dependencies: list[str] = ["three@0.183.0"]
 
     url: rx.Var[str]
+    # The previous revision's GLB, drawn see-through over the model ("" for none).
+    ghost_url: rx.Var[str]
     dark: rx.Var[bool]
     height: rx.Var[str]
     label: rx.Var[str]  # the part's name, for the canvas's text alternative
