@@ -197,8 +197,15 @@ class PartFormState(rx.State):
         self.upload_progress = 100
         if row.conversion_status == ConversionStatus.QUEUED.value:
             conversions.queue.kick()
+            # The dialog's tracker starts track_conversion when it sees "queued" (see
+            # conversion_tracker): chained from here instead, the conversion would keep this
+            # upload's HTTP response open until the model is ready, and Reflex's browser side
+            # re-applies every earlier chunk of that response each time a new one arrives
+            # (uploadFiles never advances its index: the socket callback returns no promise),
+            # so the board's rows from this moment overwrote the live update the conversion
+            # had sent meanwhile: a converted part kept "no model" and no size until reloaded.
             self.conversion = "queued"
-            return [BoardState.reload, PartFormState.track_conversion]
+            return BoardState.reload
         self.open = False
         return [rx.toast.success("Saved with file"), BoardState.reload]
 
@@ -294,6 +301,14 @@ def text_input(
     )
 
 
+def conversion_tracker() -> rx.Component:
+    """Starts following a queued conversion once the dialog shows it (see handle_upload)."""
+    return rx.cond(
+        PartFormState.conversion == "queued",
+        rx.el.span(on_mount=PartFormState.track_conversion, display="none"),
+    )
+
+
 def part_form_dialog() -> rx.Component:
     progress = rx.cond(
         PartFormState.upload_progress >= 0,
@@ -302,6 +317,7 @@ def part_form_dialog() -> rx.Component:
             rx.progress(
                 value=PartFormState.upload_progress, max=100, width="100%", id="upload-progress"
             ),
+            conversion_tracker(),
             rx.cond(
                 PartFormState.conversion != "",
                 rx.hstack(

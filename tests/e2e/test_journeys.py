@@ -37,7 +37,10 @@ def unique(prefix: str) -> str:
 def sign_in(page: Any, server: Server, key: str = ADMIN_KEY) -> None:
     page.goto(server.url + "/")
     page.locator("#access-key").fill(key)
-    page.locator("#sign-in").click()
+    # Signing in reloads the page (AuthState.sign_in): wait for that reload, or the board of
+    # the signed-in state can show before it and the test's next goto is cut short by it.
+    with page.expect_navigation(timeout=30_000):
+        page.locator("#sign-in").click()
     page.locator("#add-part, #parts-table, #parts-cards").first.wait_for(timeout=30_000)
 
 
