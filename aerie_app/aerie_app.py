@@ -10,7 +10,7 @@ from starlette.types import ASGIApp
 
 from aerie_app.api.app import create_api, route_every_api_path
 from aerie_app.logs import install_redaction
-from aerie_app.pages import admin, board, part, settings, stats
+from aerie_app.pages import admin, board, cutlist, part, settings, shop_settings, stats
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import BoardState
 from aerie_app.state.part import DetailState
@@ -45,7 +45,7 @@ api = create_api()
 app = AerieApp(
     api_transformer=api,
     head_components=[rx.script(src="/confetti.js"), rx.script(src="/focus-return.js")],
-    stylesheets=["/a11y.css"],
+    stylesheets=["/a11y.css", "/print.css"],
 )
 app.register_lifespan_task(_background_work)
 app.add_page(
@@ -66,7 +66,18 @@ app.add_page(
     title="Aerie · Stats",
     on_load=[AuthState.check, stats.StatsState.load, stats.StatsState.watch],
 )
-app.add_page(settings.page, route="/settings", title="Aerie · Settings", on_load=AuthState.check)
+app.add_page(
+    settings.page,
+    route="/settings",
+    title="Aerie · Settings",
+    on_load=[AuthState.check, shop_settings.ShopSettingsState.load],
+)
+app.add_page(
+    cutlist.page,
+    route="/cutlist",
+    title="Aerie · Cut list",
+    on_load=[AuthState.check, cutlist.CutListState.load, cutlist.CutListState.watch],
+)
 app.add_page(
     admin.page,
     route="/admin",

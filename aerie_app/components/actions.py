@@ -10,12 +10,14 @@ from typing import Any
 
 import reflex as rx
 
+from aerie_app.components.fit import duplicate_link, fit_badge, fit_text, stock_text
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError, Conflict, ValidationFailed
 from aerie_app.models import Scope
+from aerie_app.schemas import part_public
 from aerie_app.services import parts
 from aerie_app.state.auth import AuthState
-from aerie_app.state.board import BoardState
+from aerie_app.state.board import BoardState, shop_row
 from aerie_app.state.part import DetailState
 from aerie_app.workflow import Action
 
@@ -34,6 +36,7 @@ LABELS = {
 }
 INPUTS = ("reviewer", "fields_text", "name", "storage", "quantity")
 CONFETTI = "window.aerieConfetti && window.aerieConfetti()"
+NO_FIT_CONFIRM = "Tick “Approve anyway” to approve a part that no machine can make."
 
 
 def parse_fields(text: str) -> dict[str, str]:
@@ -63,6 +66,9 @@ class ActionState(rx.State):
     error: str = ""
     busy: bool = False
     maker: str = rx.LocalStorage("", name="aerie_maker")
+    # The review checklist: the part's fit, stock match and duplicate (state.board.shop_row).
+    check: dict[str, Any] = {}
+    confirm_no_fit: bool = False
 
     @rx.var
     def title(self) -> str:
@@ -71,6 +77,21 @@ class ActionState(rx.State):
     @rx.event
     def set_open(self, value: bool) -> None:
         self.open = value
+
+    @rx.var
+    def needs_confirm(self) -> bool:
+        return bool(self.check.get("fitsNothing"))
+
+    @rx.event
+    def set_confirm_no_fit(self, value: bool) -> None:
+        self.confirm_no_fit = bool(value)
+        if value and self.error == NO_FIT_CONFIRM:
+            self.error = ""
+
+    def _load_check(self) -> None:
+        """What the reviewer should know before approving (read now, judged again on submit)."""
+        with session_scope() as session:
+            self.check = shop_row(part_public(parts.get_part(session, self.part_id)))
 
     @rx.event
     def set_input(self, field: str, value: str) -> None:
@@ -87,6 +108,12 @@ class ActionState(rx.State):
         self.name = self.maker
         self.reviewer = self.maker
         self.quantity = str(self.left)
+        self.check, self.confirm_no_fit = {}, False
+        if action == "approve":
+            try:
+                self._load_check()
+            except AerieError as err:
+                return rx.toast.error(err.message)
         if action in ASKS:
             self.open = True
             return None
@@ -108,6 +135,11 @@ class ActionState(rx.State):
             self.error = str(err.details.get("message", err.message))
             return None
         except Conflict as err:
+            if isinstance(err.details, dict) and err.details.get("confirm") == "confirmNoFit":
+                # Its fit changed while the dialog was open: show why, and ask.
+                self._load_check()
+                self.confirm_no_fit, self.error = False, NO_FIT_CONFIRM
+                return None
             self.open = False
             return [rx.toast.warning(f"Someone was faster: {err.message}"), *self._refreshers()]
         except AerieError as err:
@@ -129,9 +161,12 @@ class ActionState(rx.State):
         action = Action(self.action)
         kwargs: dict[str, Any] = {}
         if action is Action.APPROVE:
+            if self.needs_confirm and not self.confirm_no_fit:
+                raise ValidationFailed("confirmNoFit", NO_FIT_CONFIRM)
             kwargs = {
                 "reviewer": self.reviewer.strip() or None,
                 "fields": parse_fields(self.fields_text),
+                "confirm_no_fit": self.confirm_no_fit,
             }
         elif action is Action.ASSIGN:
             if not self.name.strip():
@@ -218,6 +253,81 @@ def _input(
     )
 
 
+def _check_line(label: str, *body: rx.Component) -> rx.Component:
+    return rx.el.li(
+        rx.hstack(
+            rx.text(label, size="2", weight="medium", min_width="72px"),
+            rx.vstack(*body, spacing="1"),
+            spacing="2",
+            align="start",
+        ),
+        list_style="none",
+    )
+
+
+def review_checklist() -> rx.Component:
+    """Fit, stock and duplicate before approving; a part no machine can make asks to confirm."""
+    c = ActionState.check
+    return rx.vstack(
+        rx.el.ul(
+            _check_line(
+                "Fit",
+                rx.hstack(
+                    fit_badge(c["fit"]), fit_text(c), spacing="2", align="center", wrap="wrap"
+                ),
+            ),
+            _check_line(
+                "Stock",
+                rx.cond(
+                    (c["stockMatch"].to(str) == "") & (c["stockReason"].to(str) == ""),
+                    rx.text("No thickness known yet", size="1", color_scheme="gray"),
+                    stock_text(c),
+                ),
+            ),
+            _check_line(
+                "Duplicate",
+                rx.cond(
+                    c["duplicateId"].to(int) > 0,
+                    duplicate_link(c),
+                    rx.text("No other part has this geometry", size="1", color_scheme="gray"),
+                ),
+            ),
+            padding="0",
+            margin="0",
+            display="flex",
+            flex_direction="column",
+            gap="6px",
+            aria_label="Review checklist",
+            id="review-checklist",
+        ),
+        rx.cond(
+            ActionState.needs_confirm,
+            rx.el.label(
+                rx.hstack(
+                    rx.checkbox(
+                        checked=ActionState.confirm_no_fit,
+                        on_change=ActionState.set_confirm_no_fit,
+                        id="confirm-no-fit",
+                        name="confirm-no-fit",
+                        # The checkbox is a button: axe wants its name from aria-labelledby.
+                        aria_labelledby="confirm-no-fit-label",
+                        aria_describedby=rx.cond(ActionState.error != "", "action-error", ""),
+                    ),
+                    rx.text(
+                        "Approve anyway: no machine can make it (this is noted on its timeline)",
+                        size="2",
+                        id="confirm-no-fit-label",
+                    ),
+                    spacing="2",
+                    align="start",
+                ),
+            ),
+        ),
+        width="100%",
+        spacing="2",
+    )
+
+
 def action_dialog() -> rx.Component:
     a = ActionState.action
     return rx.dialog.root(
@@ -228,6 +338,7 @@ def action_dialog() -> rx.Component:
                     rx.cond(
                         a == "approve",
                         rx.vstack(
+                            review_checklist(),
                             _input("Reviewer", "reviewer", placeholder="Your name"),
                             rx.el.label(
                                 rx.text(

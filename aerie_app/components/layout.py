@@ -10,6 +10,7 @@ from aerie_app.state.auth import AuthState
 NAV = [
     ("Board", "/", "layout-list"),
     ("Stats", "/stats", "chart-bar"),
+    ("Cut list", "/cutlist", "scissors"),
     ("Settings", "/settings", "settings"),
 ]
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 import reflex as rx
 
 from aerie_app.components.actions import action_buttons, action_dialog
+from aerie_app.components.fit import fit_cell
 from aerie_app.components.layout import live_region, page_frame
 from aerie_app.components.part_form import PartFormState, part_form_dialog
 from aerie_app.models import Category
 from aerie_app.pages.part import detail_body
 from aerie_app.state.auth import AuthState
-from aerie_app.state.board import ALL, BoardState
+from aerie_app.state.board import ALL, COLUMN_SORT, SORTS, BoardState
 from aerie_app.state.part import DetailState
 from aerie_app.state.prefs import PrefsState
 
@@ -73,29 +74,68 @@ def tab_bar(*body: rx.Component) -> rx.Component:
     )
 
 
+SELECT_STYLE = {
+    "class_name": "filter-select",
+    "height": "var(--space-5)",
+    "padding": "0 var(--space-2)",
+    "border_radius": "var(--radius-2)",
+    "border": f"1px solid {rx.color('gray', 9)}",  # 3:1 against the page (WCAG 1.4.11)
+    "background": rx.color("gray", 2),
+    "color": rx.color("gray", 12),
+    "font_size": "var(--font-size-1)",
+    "max_width": "12rem",
+}
+
+
+def _filter_value(name: str) -> rx.Var:
+    return rx.cond(
+        BoardState.filters.get(name, "").to(str) == "",
+        ALL,
+        BoardState.filters.get(name, "").to(str),
+    )
+
+
 def filter_select(name: str, label: str) -> rx.Component:
     """A native select: named for screen readers, the phone's own picker on phones, and no
     modal overlay hiding the page while it is open."""
     return rx.el.select(
         rx.el.option(f"All {label.lower()}", value=ALL),
         rx.foreach(BoardState.options.get(name, []), lambda v: rx.el.option(v, value=v)),
-        value=rx.cond(
-            BoardState.filters.get(name, "").to(str) == "",
-            ALL,
-            BoardState.filters.get(name, "").to(str),
-        ),
+        value=_filter_value(name),
         on_change=lambda v: BoardState.set_filter(name, v),
         id=f"filter-{name}",
         aria_label=f"Filter: {label}",
-        class_name="filter-select",
-        height="var(--space-5)",
-        padding="0 var(--space-2)",
-        border_radius="var(--radius-2)",
-        border=f"1px solid {rx.color('gray', 9)}",  # 3:1 against the page (WCAG 1.4.11)
-        background=rx.color("gray", 2),
-        color=rx.color("gray", 12),
-        font_size="var(--font-size-1)",
-        max_width="12rem",
+        **SELECT_STYLE,
+    )
+
+
+def fits_select() -> rx.Component:
+    """Fits machine X / fits nothing: the API's ``fits`` parameter (a machine id or none)."""
+    return rx.el.select(
+        rx.el.option("Any fit", value=ALL),
+        rx.foreach(
+            BoardState.machines,
+            lambda m: rx.el.option("Fits " + m["name"].to(str), value=m["id"].to(str)),
+        ),
+        rx.el.option("Fits nothing", value="none"),
+        value=_filter_value("fits"),
+        on_change=lambda v: BoardState.set_filter("fits", v),
+        id="filter-fits",
+        aria_label="Filter: machine fit",
+        **SELECT_STYLE,
+    )
+
+
+def sort_select() -> rx.Component:
+    """Sort by fit, thickness or mass (the API's sortBy) on a phone as on a desktop."""
+    return rx.el.select(
+        *[rx.el.option(label, value=key) for key, (label, _) in SORTS.items()],
+        rx.el.option("Table column", value=COLUMN_SORT, disabled=True),
+        value=BoardState.sort_choice,
+        on_change=BoardState.set_sort,
+        id="sort-by",
+        aria_label="Sort by",
+        **SELECT_STYLE,
     )
 
 
@@ -113,6 +153,8 @@ def toolbar() -> rx.Component:
         filter_select("material", "Materials"),
         filter_select("assigned", "Assignees"),
         filter_select("status", "Statuses"),
+        fits_select(),
+        sort_select(),
         rx.spacer(),
         rx.cond(
             AuthState.can_write,
@@ -267,7 +309,14 @@ def part_row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["subsystem"].to(str)),
         rx.table.cell(rx.text(row["material"].to(str), color=rx.color("accent", 11))),
         rx.table.cell(row["thickness"].to(str)),
-        rx.table.cell(rx.text(row["stock"].to(str), size="1")),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["stock"].to(str), size="1"),
+                rx.text(row["mass"].to(str), size="1", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(fit_cell(row, min_width="160px", max_width="260px")),
         rx.table.cell(row["amount"].to(str)),
         rx.table.cell(assignee(row)),
         rx.table.cell(
@@ -295,8 +344,9 @@ def parts_table() -> rx.Component:
                 sort_header("Name", "name"),
                 sort_header("Subsystem", "subsystem"),
                 sort_header("Material", "material"),
-                sort_header("Thickness", "material_thickness"),
+                sort_header("Thickness", "thickness"),
                 sort_header("Stock", "stock_x_mm"),
+                sort_header("Fit", "fit"),
                 sort_header("Amount", "amount"),
                 sort_header("Assignee", "assigned"),
                 sort_header("Status", "status"),
@@ -349,6 +399,7 @@ def part_card(row: rx.Var) -> rx.Component:
                 size="2",
                 color_scheme="gray",
             ),
+            fit_cell(row, width="100%"),
             rx.cond(row["assigned"].to(str) != "", assignee(row)),
             rx.cond(
                 row["notes"].to(str) != "",

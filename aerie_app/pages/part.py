@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from aerie_app.components.actions import ActionState, action_buttons, action_dialog
+from aerie_app.components.fit import duplicate_link, fit_badge, fit_text, stock_text
 from aerie_app.components.layout import live_region, page_frame
 from aerie_app.components.part_form import PartFormState, part_form_dialog
 from aerie_app.components.viewer import viewer
@@ -105,6 +106,114 @@ def model_panel() -> rx.Component:
     )
 
 
+def _shop_line(label: str, *value: rx.Component) -> rx.Component:
+    return rx.hstack(
+        rx.text(label, size="2", color_scheme="gray", min_width="130px"),
+        rx.vstack(*value, spacing="1"),
+        width="100%",
+        align="start",
+    )
+
+
+def mass_form() -> rx.Component:
+    """Enter the mass weighed on the shop's scale (write keys); its error is tied to the field."""
+    s = DetailState
+    has_error = s.mass_error != ""
+    return rx.form(
+        rx.vstack(
+            rx.el.label(
+                rx.text("Measured mass (g)", size="2", weight="medium"), html_for="measured-mass"
+            ),
+            rx.hstack(
+                rx.input(
+                    value=s.mass_input,
+                    on_change=s.set_mass_input,
+                    id="measured-mass",
+                    name="measured-mass",
+                    placeholder="e.g. 412",
+                    input_mode="decimal",
+                    aria_invalid=rx.cond(has_error, "true", "false"),
+                    aria_describedby=rx.cond(has_error, "measured-mass-error", ""),
+                    width="120px",
+                ),
+                rx.button("Save", type="submit", size="2", variant="soft", id="save-mass"),
+                spacing="2",
+                align="center",
+            ),
+            rx.cond(
+                has_error,
+                rx.text(
+                    s.mass_error,
+                    size="1",
+                    color_scheme="red",
+                    id="measured-mass-error",
+                    role="alert",
+                ),
+            ),
+            rx.text("Empty and Save clears it.", size="1", color_scheme="gray"),
+            spacing="1",
+        ),
+        on_submit=s.save_mass,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
+def shop_card() -> rx.Component:
+    """Fit, stock, thickness, estimated vs measured mass and duplicate geometry."""
+    row = DetailState.row
+    return rx.card(
+        rx.vstack(
+            rx.heading("Shop", size="3"),
+            _shop_line(
+                "Fit",
+                rx.hstack(fit_badge(row["fit"]), fit_text(row), spacing="2", wrap="wrap"),
+            ),
+            _shop_line(
+                "Stock",
+                rx.cond(
+                    (row["stockMatch"].to(str) == "") & (row["stockReason"].to(str) == ""),
+                    rx.text("—", size="2"),
+                    stock_text(row),
+                ),
+            ),
+            _shop_line(
+                "Thickness",
+                rx.text(
+                    rx.cond(
+                        row["thicknessLabel"].to(str) != "", row["thicknessLabel"].to(str), "—"
+                    ),
+                    size="2",
+                ),
+            ),
+            _shop_line(
+                "Estimated mass",
+                rx.text(
+                    rx.cond(row["estimatedMass"].to(str) != "", row["estimatedMass"].to(str), "—"),
+                    size="2",
+                ),
+            ),
+            _shop_line(
+                "Measured mass",
+                rx.text(
+                    rx.cond(
+                        row["measuredMass"].to(str) != "",
+                        row["measuredMass"].to(str),
+                        "not weighed yet",
+                    ),
+                    size="2",
+                    id="measured-mass-value",
+                ),
+            ),
+            rx.cond(row["duplicateId"].to(int) > 0, _shop_line("Duplicate", duplicate_link(row))),
+            rx.cond(AuthState.can_write, mass_form()),
+            width="100%",
+            id="shop-facts",
+        ),
+        width="100%",
+    )
+
+
 def detail_body() -> rx.Component:
     """The part's details; shown as the /parts/<id> page and in the board's side panel."""
     s = DetailState
@@ -156,6 +265,7 @@ def detail_body() -> rx.Component:
                 rx.grid(
                     model_panel(),
                     rx.vstack(
+                        shop_card(),
                         rx.card(
                             rx.vstack(
                                 rx.heading("Details", size="3"),

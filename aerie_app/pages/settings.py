@@ -1,10 +1,12 @@
-"""The settings page: which tabs show, 3D previews on or off (light/dark is the header's toggle)."""
+"""The settings page: this browser's preferences (which tabs show, 3D previews, light/dark) and
+the shop: machines, stock and the robot weight limit (admins change those; see shop_settings)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from aerie_app.components.layout import page_frame
+from aerie_app.pages.shop_settings import shop_section
 from aerie_app.state.auth import AuthState
 from aerie_app.state.prefs import PrefsState
 
@@ -67,5 +69,6 @@ def page() -> rx.Component:
             ),
             width="100%",
             max_width="560px",
-        )
+        ),
+        shop_section(),
     )

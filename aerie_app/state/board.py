@@ -8,10 +8,11 @@ from typing import Any
 import reflex as rx
 
 from aerie_app.db import session_scope
-from aerie_app.models import Category
+from aerie_app.models import Category, FitStatus, PartType
 from aerie_app.schemas import part_public
 from aerie_app.services import listcache, parts, stats
 from aerie_app.services.parts import PartQuery
+from aerie_app.services.shop import machines as shop_machines
 from aerie_app.state.auth import AuthState
 from aerie_app.state.live import LiveMixin
 
@@ -19,6 +20,16 @@ PAGE_SIZE = 50
 TYPE_LABEL = {"cnc": "CNC", "hand": "HAND FAB", "misc": "MISC"}
 FILTERS = ("subsystem", "material", "assigned", "status")
 ALL = "__all__"
+# The board's sort menu: PartQuery's sort fields (the API's sortBy) and the order each starts in.
+SORTS: dict[str, tuple[str, str]] = {
+    "created_at": ("Newest first", "desc"),
+    "fit": ("Fit (fits first)", "asc"),
+    "thickness": ("Thickness", "asc"),
+    "mass": ("Mass (heaviest first)", "desc"),
+    "name": ("Name", "asc"),
+}
+# The sort menu's entry while a table column other than these sorts the board.
+COLUMN_SORT = "__column__"
 
 
 def _stock(geometry: dict[str, Any] | None) -> str:
@@ -38,6 +49,37 @@ def _days(claimed: str | None) -> str:
     return f"{days}d"
 
 
+def _grams(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value / 1000:.2f} kg" if value >= 1000 else f"{value:.0f} g"
+
+
+def shop_row(part: dict[str, Any]) -> dict[str, Any]:
+    """The shop's view of a part (fit, stock, mass, duplicate) as display strings."""
+    fit = part.get("fit") or {}
+    geometry = part.get("geometry") or {}
+    duplicate = part.get("duplicateOf") or {}
+    measured, estimated = part.get("measuredMassG"), geometry.get("massG")
+    ref = duplicate.get("partId") or f"#{duplicate.get('id')}"
+    return {
+        "fit": fit.get("status") or FitStatus.NO_MODEL.value,
+        "fitMachines": ", ".join(str(m.get("name", "")) for m in fit.get("machines") or []),
+        "fitReason": fit.get("reason") or "",
+        "stockMatch": (part.get("stock") or {}).get("label") or "",
+        "stockReason": part.get("stockReason") or "",
+        "thicknessLabel": part.get("thicknessLabel") or "",
+        "estimatedMass": _grams(estimated),
+        "measuredMass": _grams(measured),
+        "mass": f"{_grams(measured)} weighed" if measured is not None else _grams(estimated),
+        "duplicateId": duplicate.get("id") or 0,
+        "duplicateText": f"{ref} ({duplicate.get('name') or ''})" if duplicate else "",
+        # Approving it out of Review asks for confirmation (services.parts.perform's rule).
+        "fitsNothing": fit.get("status") == FitStatus.NONE.value
+        and part.get("type") != PartType.MISC.value,
+    }
+
+
 def to_row(part: dict[str, Any]) -> dict[str, Any]:
     """A part flattened to display strings; the table renders these as text only."""
     info = part.get("miscInfo") or {}
@@ -50,7 +92,7 @@ def to_row(part: dict[str, Any]) -> dict[str, Any]:
         "name": part["name"] or "(unnamed)",
         "subsystem": part["subsystem"] or "",
         "material": part["material"] or "",
-        "thickness": part["materialThickness"] or "",
+        "thickness": part["materialThickness"] or part.get("thicknessLabel") or "",
         "amount": f"{part['quantityDone']}/{part['amount']}"
         if part["quantityDone"]
         else str(part["amount"]),
@@ -65,7 +107,14 @@ def to_row(part: dict[str, Any]) -> dict[str, Any]:
         "thumb": f"/api/parts/{part['id']}/thumbnail?v={part['version']}" if geometry else "",
         "allowed": part["allowedActions"],
         "incorrect": bool(info.get("completedIncorrectly")),
-    }
+    } | shop_row(part)
+
+
+def fits_query(value: str) -> int | str | None:
+    """PartQuery.fits from the board's menu: a machine id, ``none`` or nothing."""
+    if value == "none":
+        return "none"
+    return int(value) if value.isdigit() else None
 
 
 class BoardState(LiveMixin, rx.State):
@@ -81,6 +130,8 @@ class BoardState(LiveMixin, rx.State):
     counts: dict[str, int] = {}
     filters: dict[str, str] = {}
     options: dict[str, list[str]] = {}
+    # Enabled machines for the "fits machine X" menu: [{"id": "3", "name": "Router"}].
+    machines: list[dict[str, str]] = []
     # The server process holding this browser's connection (shown to operators and tests).
     worker: str = ""
 
@@ -90,6 +141,10 @@ class BoardState(LiveMixin, rx.State):
             return "No parts here yet" if not self.search else "No parts match"
         end = min(self.offset + PAGE_SIZE, self.total)
         return f"{self.offset + 1}–{end} of {self.total}"
+
+    @rx.var
+    def sort_choice(self) -> str:
+        return self.sort_by if self.sort_by in SORTS else COLUMN_SORT
 
     @rx.var
     def has_next(self) -> bool:
@@ -107,9 +162,15 @@ class BoardState(LiveMixin, rx.State):
             sort_order=self.sort_order,
             limit=PAGE_SIZE,
             offset=self.offset,
+            fits=fits_query(self.filters.get("fits", "")),
             **{k: v for k, v in self.filters.items() if k in FILTERS and v},
         )
         with session_scope() as session:
+            self.machines = [
+                {"id": str(m.id), "name": m.name}
+                for m in shop_machines.list_machines(session)
+                if m.enabled
+            ]
             found, total = parts.list_parts(session, query)
             self.rows = [to_row(part_public(p)) for p in found]
             self.total = total
@@ -159,6 +220,14 @@ class BoardState(LiveMixin, rx.State):
         else:
             self.sort_by, self.sort_order = column, "asc"
         await self.load()
+
+    @rx.event
+    async def set_sort(self, value: str) -> None:
+        """The sort menu: one of SORTS, in the order it starts in (a column header flips it)."""
+        if value in SORTS:
+            self.sort_by, self.sort_order = value, SORTS[value][1]
+            self.offset = 0
+            await self.load()
 
     @rx.event
     async def next_page(self) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import reflex as rx
 
 from aerie_app.db import session_scope
-from aerie_app.errors import AerieError
+from aerie_app.errors import AerieError, ValidationFailed
 from aerie_app.models import ConversionStatus, Scope
-from aerie_app.schemas import part_public
+from aerie_app.schemas import normalize_part_input, part_public
 from aerie_app.services import conversions, files, parts
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import to_row
@@ -80,6 +80,9 @@ class DetailState(LiveMixin, rx.State):
     pdf_url: str = ""
     panel_id: int = 0
     panel_open: bool = False
+    # The measured mass as typed (grams), and why it was refused.
+    mass_input: str = ""
+    mass_error: str = ""
 
     @rx.var
     def title(self) -> str:
@@ -127,6 +130,8 @@ class DetailState(LiveMixin, rx.State):
             "notes": public["notes"] or "",
             "type": public["type"] or "",
         }
+        if self.row.get("id") != public["id"]:
+            self.mass_input, self.mass_error = "", ""
         self.row = to_row(public)
         info = dict(public.get("miscInfo") or {})
         self.info = [
@@ -186,6 +191,29 @@ class DetailState(LiveMixin, rx.State):
     async def reload(self) -> None:
         if self._part_id():
             await self.load()
+
+    @rx.event
+    def set_mass_input(self, value: str) -> None:
+        self.mass_input, self.mass_error = value[:40], ""
+
+    @rx.event
+    async def save_mass(self, _form: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+        """Store the mass weighed by hand (grams; empty clears it): it wins over the estimate."""
+        auth = await self.get_state(AuthState)
+        try:
+            principal = await auth.require(Scope.WRITE)
+            data = normalize_part_input({"measuredMassG": self.mass_input.strip()}, partial=True)
+            with session_scope() as session:
+                parts.update_part(session, self._part_id(), data=data, actor=principal.name)
+        except ValidationFailed as err:
+            message = str(err.details.get("message", err.message))
+            self.mass_error = message.replace("measuredMassG", "Measured mass")
+            return None
+        except AerieError as err:
+            return rx.toast.error(err.message)
+        self.mass_input, self.mass_error = "", ""
+        self._refresh()
+        return rx.toast.success("Measured mass saved")
 
     @rx.event
     async def refresh_drawing(self):  # type: ignore[no-untyped-def]

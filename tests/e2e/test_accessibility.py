@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server
 from tests.e2e.test_journeys import create_via_api, open_tab, sign_in, unique
+from tests.e2e.test_shop import plate_part
 
 pytestmark = pytest.mark.e2e
 
@@ -90,10 +91,22 @@ def sample_part(server: Server) -> dict[str, Any]:
     return create_via_api(server, name=unique("Axe plate"), notes="Chamfer the <b>edges</b>")
 
 
+@pytest.fixture(scope="module")
+def no_fit_part(server: Server, steps: Path) -> dict[str, Any]:
+    """A plate with a model that no machine can make (no seeded machine cuts titanium): its
+    "fits nothing" badge and reason, and the review dialog's confirmation checkbox."""
+    return plate_part(server, steps, name=unique("Axe titanium"), material="Titanium")
+
+
 @pytest.mark.parametrize("theme", ["dark", "light"])
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 def test_no_axe_violations(
-    browser: Any, server: Server, sample_part: dict[str, Any], theme: str, viewport: str
+    browser: Any,
+    server: Server,
+    sample_part: dict[str, Any],
+    no_fit_part: dict[str, Any],
+    theme: str,
+    viewport: str,
 ) -> None:
     context = browser.new_context(
         viewport=PHONE if viewport == "phone" else {"width": 1366, "height": 900},
@@ -126,6 +139,18 @@ def test_no_axe_violations(
         page.locator("#action-confirm").wait_for()
         found += audit(page, f"action dialog {theme} {viewport}")
         page.keyboard.press("Escape")
+        # Approving a part that fits nothing: the checklist, its checkbox and its error.
+        expect(row(page, no_fit_part["name"]).first).to_be_visible()
+        row(page, no_fit_part["name"]).first.locator(".act-approve").click()
+        page.locator("#confirm-no-fit").wait_for()
+        page.locator("#action-confirm").click()
+        page.locator("#action-error").wait_for()
+        found += audit(page, f"approve dialog, fits nothing {theme} {viewport}")
+        page.keyboard.press("Escape")
+        page.locator("#filter-fits").select_option("none")
+        expect(row(page, no_fit_part["name"]).first).to_be_visible()
+        found += audit(page, f"board, fits nothing {theme} {viewport}")
+        page.locator("#filter-fits").select_option("__all__")
         if viewport == "desktop":  # the side panel opens from the table's rows
             row(page, sample_part["name"]).first.locator(".open-panel").click()
             page.locator("#side-panel #detail-title").wait_for()
@@ -134,11 +159,32 @@ def test_no_axe_violations(
         page.goto(f"{server.url}/parts/{sample_part['id']}")
         page.locator("#detail-title").wait_for()
         found += audit(page, f"part page {theme} {viewport}")
-        for path in ("/stats", "/settings", "/admin"):
+        page.goto(f"{server.url}/parts/{no_fit_part['id']}")
+        page.locator("#shop-facts .fit-reason").wait_for()
+        page.locator("#measured-mass").fill("heavy")
+        page.locator("#save-mass").click()
+        page.locator("#measured-mass-error").wait_for()
+        found += audit(page, f"part page, fits nothing, mass error {theme} {viewport}")
+        for path in ("/stats", "/cutlist", "/settings", "/admin"):
             page.goto(server.url + path)
             page.locator("#app-header").wait_for()
             page.wait_for_timeout(500)
             found += audit(page, f"{path} {theme} {viewport}")
+        # Settings (admin): the machine dialog, with a value it refused.
+        page.goto(server.url + "/settings")
+        page.locator(".machine-row").first.wait_for()
+        page.locator("#add-machine").click()
+        page.locator("#shop-name").fill(unique("Axe mill"))
+        page.locator("#shop-process").select_option("mill")
+        page.locator("#shop-x").fill("-5")
+        page.locator("#shop-save").click()
+        page.locator("#shop-x-error").wait_for()
+        found += audit(page, f"machine dialog {theme} {viewport}")
+        page.keyboard.press("Escape")
+        page.locator(".stock-row").first.locator(".stock-edit").click()
+        page.locator("#shop-thickness").wait_for()
+        found += audit(page, f"stock dialog {theme} {viewport}")
+        page.keyboard.press("Escape")
     finally:
         context.close()
     assert not found, "axe found WCAG 2.1 AA violations:\n" + "\n".join(found)
