@@ -30,7 +30,13 @@ def model_panel() -> rx.Component:
             s.model_url != "",
             rx.cond(
                 PrefsState.previews_on,
-                viewer(url=s.model_url, dark=True, height="min(60vh, 460px)", label=s.title),
+                viewer(
+                    url=s.model_url,
+                    ghost_url=s.ghost_url,
+                    dark=True,
+                    height="min(60vh, 460px)",
+                    label=s.title,
+                ),
                 rx.text("3D preview is off (Settings).", color_scheme="gray"),
             ),
             rx.cond(

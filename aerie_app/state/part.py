@@ -57,6 +57,19 @@ def _facts(facts: dict[str, Any] | None, mass: float | None) -> list[dict[str, s
     return out
 
 
+def _ghost_url(pid: int, current: Any, revs: Any) -> str:
+    """The GLB of the revision the current one replaced, when their geometry differs."""
+    change = (current.geometry_change or {}) if current is not None else {}
+    if not change.get("changed"):
+        return ""
+    previous = next((r for r in revs if r.revision == change.get("previousRevision")), None)
+    if previous is None or previous.kind != "step":
+        return ""
+    if previous.conversion_status != ConversionStatus.READY.value:
+        return ""
+    return f"/api/parts/{pid}/files/{previous.id}/model?v={previous.sha256[:12]}"
+
+
 class DetailState(LiveMixin, rx.State):
     found: bool = True
     # Defaults keep the page renderable before the first load (client-side navigation).
@@ -77,6 +90,8 @@ class DetailState(LiveMixin, rx.State):
     conversion: str = ""
     conversion_error: str = ""
     model_url: str = ""
+    # The previous revision's model when the last upload changed the geometry ("" otherwise).
+    ghost_url: str = ""
     pdf_url: str = ""
     panel_id: int = 0
     panel_open: bool = False
@@ -171,6 +186,7 @@ class DetailState(LiveMixin, rx.State):
         self.model_url = (
             f"/api/parts/{pid}/model?v={current.sha256[:12]}" if ready and current else ""
         )
+        self.ghost_url = _ghost_url(pid, current, revs) if ready else ""
         self.pdf_url = (
             f"/api/parts/{pid}/file?v={current.sha256[:12]}"
             if current and current.kind == "pdf"
