@@ -10,10 +10,11 @@ from starlette.types import ASGIApp
 
 from aerie_app.api.app import create_api, route_every_api_path
 from aerie_app.logs import install_redaction
-from aerie_app.pages import admin, board, cutlist, part, settings, shop_settings, stats
+from aerie_app.pages import admin, board, cutlist, part, settings, stats
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import BoardState
 from aerie_app.state.part import DetailState
+from aerie_app.state.shop import ShopSettingsState
 
 install_redaction()
 
@@ -70,7 +71,7 @@ app.add_page(
     settings.page,
     route="/settings",
     title="Aerie · Settings",
-    on_load=[AuthState.check, shop_settings.ShopSettingsState.load],
+    on_load=[AuthState.check, ShopSettingsState.load],
 )
 app.add_page(
     cutlist.page,

@@ -10,16 +10,16 @@ import pytest
 from aerie_app.errors import InvalidValue
 from aerie_app.models import Machine, StockItem
 from aerie_app.pages.cutlist import group_view
-from aerie_app.pages.shop_settings import (
+from aerie_app.pages.stats import weight_view
+from aerie_app.services.shop.inputs import machine_input, stock_input
+from aerie_app.state.board import fits_query, shop_row
+from aerie_app.state.shop import (
     MACHINE_ERRORS,
     machine_body,
     machine_values,
     stock_body,
     stock_values,
 )
-from aerie_app.pages.stats import weight_view
-from aerie_app.services.shop.inputs import machine_input, stock_input
-from aerie_app.state.board import fits_query, shop_row
 
 pytestmark = pytest.mark.unit
 
