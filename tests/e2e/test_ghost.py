@@ -4,7 +4,6 @@ previous revision as a see-through ghost over the new model, which a toolbar but
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server
-from tests.e2e.test_journeys import create_via_api, sign_in, unique
+from tests.e2e.test_journeys import create_via_api, sign_in, unique, upload_via_api
 
 pytestmark = pytest.mark.e2e
 
@@ -35,21 +34,6 @@ DIFF_PIXELS = """([a, b]) => {
 }"""
 
 
-def upload_and_wait(server: Server, pid: int, path: Path) -> None:
-    response = server.api(
-        "POST", f"/api/parts/{pid}/upload", files={"file": (path.name, path.read_bytes())}
-    )
-    assert response.status_code == 201, response.text
-    deadline = time.monotonic() + 180
-    status = ""
-    while time.monotonic() < deadline:
-        status = server.api("GET", f"/api/parts/{pid}/conversion").json()["status"]
-        if status in ("ready", "failed"):
-            break
-        time.sleep(0.5)  # polling the API, not waiting on the page
-    assert status == "ready", status
-
-
 def frame(page: Any) -> str:
     page.wait_for_timeout(300)  # a few animation frames after the toggle
     return str(page.locator("[data-testid=viewer-canvas]").evaluate("c => c.toDataURL()"))
@@ -60,11 +44,11 @@ def test_changed_geometry_shows_the_previous_revision_as_a_ghost(
 ) -> None:
     part = create_via_api(server, name=unique("Ghost plate"), type="cnc", material="6061")
     pid = part["id"]
-    upload_and_wait(server, pid, steps / "plate_with_holes.step")
+    upload_via_api(server, pid, steps / "plate_with_holes.step")
     approved = server.api("POST", f"/api/parts/{pid}/approve", json={"confirmNoFit": True})
     assert approved.status_code == 200, approved.text
     assert approved.json()["category"] == "cnc"
-    upload_and_wait(server, pid, steps / "bent_bracket.step")
+    upload_via_api(server, pid, steps / "bent_bracket.step")
     assert server.api("GET", f"/api/parts/{pid}").json()["category"] == "review"
 
     sign_in(page, server)
@@ -92,7 +76,7 @@ def test_changed_geometry_shows_the_previous_revision_as_a_ghost(
 
     # A part whose first model arrived has nothing to compare with: no ghost, no button.
     fresh = create_via_api(server, name=unique("First model"), type="cnc", material="6061")
-    upload_and_wait(server, fresh["id"], steps / "plate_with_holes.step")
+    upload_via_api(server, fresh["id"], steps / "plate_with_holes.step")
     page.goto(f"{server.url}/parts/{fresh['id']}")
     expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
     expect(viewer).to_have_attribute("data-ghost", "none")

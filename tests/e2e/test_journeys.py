@@ -51,6 +51,22 @@ def create_via_api(server: Server, **fields: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
+def upload_via_api(server: Server, pid: int, path: Path) -> None:
+    """Upload a STEP file to a part through the API and wait until its model is converted."""
+    response = server.api(
+        "POST", f"/api/parts/{pid}/upload", files={"file": (path.name, path.read_bytes())}
+    )
+    assert response.status_code == 201, response.text
+    deadline = time.monotonic() + 180
+    status = ""
+    while time.monotonic() < deadline:
+        status = server.api("GET", f"/api/parts/{pid}/conversion").json()["status"]
+        if status in ("ready", "failed"):
+            break
+        time.sleep(0.5)  # polling the API, not waiting on the page
+    assert status == "ready", status
+
+
 def open_tab(page: Any, key: str) -> None:
     page.locator(f"#tab-{key}").click()
     expect(page.locator(f"#tab-{key}")).to_have_attribute("data-state", "active")

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server
-from tests.e2e.test_journeys import create_via_api, row, sign_in, unique
+from tests.e2e.test_journeys import create_via_api, row, sign_in, unique, upload_via_api
 
 pytestmark = pytest.mark.e2e
 
@@ -24,19 +24,7 @@ PHONE = {"width": 390, "height": 844}
 def plate_part(server: Server, steps: Path, **fields: Any) -> dict[str, Any]:
     """A part with the plate uploaded through the API, once its model is converted."""
     part = create_via_api(server, type="cnc", **fields)
-    data = (steps / "plate_with_holes.step").read_bytes()
-    response = server.api(
-        "POST", f"/api/parts/{part['id']}/upload", files={"file": ("plate.step", data)}
-    )
-    assert response.status_code == 201, response.text
-    deadline = time.monotonic() + 180
-    status = ""
-    while time.monotonic() < deadline:
-        status = server.api("GET", f"/api/parts/{part['id']}/conversion").json()["status"]
-        if status in ("ready", "failed"):
-            break
-        time.sleep(0.5)  # polling the API, not waiting on the page
-    assert status == "ready", status
+    upload_via_api(server, part["id"], steps / "plate_with_holes.step")
     return part
 
 
