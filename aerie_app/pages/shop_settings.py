@@ -256,8 +256,22 @@ def row_buttons(kind: str, row: rx.Var, name: rx.Var) -> rx.Component:
     )
 
 
+# Plain tables in a focusable region: on a phone they scroll sideways, and a scroll area must be
+# reachable by keyboard even when its rows hold no button (a fabricator sees no edit buttons);
+# Radix's table scrolls inside an element nobody can focus.
+CELL = {
+    "padding": "6px 8px",
+    "border_bottom": f"1px solid {rx.color('gray', 5)}",
+    "text_align": "left",
+}
+
+
 def _header(*titles: str) -> rx.Component:
-    return rx.table.header(rx.table.row(*[rx.table.column_header_cell(t) for t in titles]))
+    return rx.el.thead(rx.el.tr(*[rx.el.th(t, scope="col", **CELL) for t in titles]))
+
+
+def _cell(*children: Any, **props: Any) -> rx.Component:
+    return rx.el.td(*children, **CELL, **props)
 
 
 def machines_card() -> rx.Component:
@@ -279,13 +293,13 @@ def machines_card() -> rx.Component:
                 align="center",
             ),
             rx.box(
-                rx.table.root(
+                rx.el.table(
                     _header("Name", "Process", "Size", "Materials", "Thickness", "Margin", ""),
-                    rx.table.body(
+                    rx.el.tbody(
                         rx.foreach(
                             S.machines,
-                            lambda m: rx.table.row(
-                                rx.table.cell(
+                            lambda m: rx.el.tr(
+                                _cell(
                                     rx.hstack(
                                         rx.text(m["name"].to(str), weight="medium"),
                                         rx.cond(
@@ -298,22 +312,26 @@ def machines_card() -> rx.Component:
                                         align="center",
                                     )
                                 ),
-                                rx.table.cell(m["process"].to(str)),
-                                rx.table.cell(m["envelope"].to(str), class_name="machine-size"),
-                                rx.table.cell(m["materials"].to(str)),
-                                rx.table.cell(m["thickness"].to(str)),
-                                rx.table.cell(m["margin"].to(str)),
-                                rx.table.cell(row_buttons("machine", m, m["name"].to(str))),
+                                _cell(m["process"].to(str)),
+                                _cell(m["envelope"].to(str), class_name="machine-size"),
+                                _cell(m["materials"].to(str)),
+                                _cell(m["thickness"].to(str)),
+                                _cell(m["margin"].to(str)),
+                                _cell(row_buttons("machine", m, m["name"].to(str))),
                                 class_name="machine-row",
                             ),
                         )
                     ),
                     width="100%",
-                    size="1",
+                    border_collapse="collapse",
+                    font_size="var(--font-size-1)",
                     id="machines-table",
                 ),
                 overflow_x="auto",
                 width="100%",
+                tab_index=0,
+                role="region",
+                aria_label="Machines",
             ),
             width="100%",
         ),
@@ -337,25 +355,29 @@ def stock_card() -> rx.Component:
                 align="center",
             ),
             rx.box(
-                rx.table.root(
+                rx.el.table(
                     _header("Stock", "On hand", ""),
-                    rx.table.body(
+                    rx.el.tbody(
                         rx.foreach(
                             S.stock,
-                            lambda s: rx.table.row(
-                                rx.table.cell(s["label"].to(str)),
-                                rx.table.cell(s["count"].to(str)),
-                                rx.table.cell(row_buttons("stock", s, s["label"].to(str))),
+                            lambda s: rx.el.tr(
+                                _cell(s["label"].to(str)),
+                                _cell(s["count"].to(str)),
+                                _cell(row_buttons("stock", s, s["label"].to(str))),
                                 class_name="stock-row",
                             ),
                         )
                     ),
                     width="100%",
-                    size="1",
+                    border_collapse="collapse",
+                    font_size="var(--font-size-1)",
                     id="stock-table",
                 ),
                 overflow_x="auto",
                 width="100%",
+                tab_index=0,
+                role="region",
+                aria_label="Stock on hand",
             ),
             width="100%",
         ),

@@ -185,6 +185,21 @@ def test_no_axe_violations(
         page.locator("#shop-thickness").wait_for()
         found += audit(page, f"stock dialog {theme} {viewport}")
         page.keyboard.press("Escape")
+        # Settings as a fabricator (a write key) sees them: no edit buttons in the tables then.
+        created = server.api("POST", "/api/keys", json={"name": unique("axe"), "scope": "write"})
+        assert created.status_code == 201, created.text
+        context.close()
+        context = browser.new_context(
+            viewport=PHONE if viewport == "phone" else {"width": 1366, "height": 900},
+            has_touch=viewport == "phone",
+        )
+        page = context.new_page()
+        sign_in(page, server, key=created.json()["key"])
+        set_theme(page, theme)
+        page.goto(server.url + "/settings")
+        page.locator(".machine-row").first.wait_for()
+        expect(page.locator("#add-machine")).to_have_count(0)
+        found += audit(page, f"/settings without admin {theme} {viewport}")
     finally:
         context.close()
     assert not found, "axe found WCAG 2.1 AA violations:\n" + "\n".join(found)
