@@ -169,12 +169,12 @@ def main() -> int:
         total = response.json()["total"]
         print(f"GET {label:34}  cold {cold_ms:6.1f} ms  warm {warm_ms:5.1f} ms  ({total} parts)")
 
-    from aerie_app.services import parts as parts_service
-    from aerie_app.services.parts import PartQuery
+    from aerie_app.services import partquery
+    from aerie_app.services.partquery import PartQuery
 
     with session_scope() as session:
         ms, _ = timed(
-            lambda: parts_service.list_parts(
+            lambda: partquery.list_parts(
                 session,
                 PartQuery(fits=1, limit=50, sort_by="thickness"),
                 columns=partjson.KEY_COLUMNS,
@@ -188,7 +188,7 @@ def main() -> int:
         if not fragments:
             partjson.clear()
         with session_scope() as session:
-            parts_service.change_marker(session)
+            partquery.change_marker(session)
             return partjson.list_json(session, query)
 
     for label, query in [

@@ -326,8 +326,8 @@ def server_refresh_ms(url: str, search: str, runs: int) -> dict[str, Any]:
     """The queries of one BoardState._refresh, in-process on the same database (no Reflex)."""
     from aerie_app.db import make_engine, session_scope
     from aerie_app.schemas import part_public
-    from aerie_app.services import parts, stats
-    from aerie_app.services.parts import PartQuery
+    from aerie_app.services import partquery, stats
+    from aerie_app.services.partquery import PartQuery
 
     engine = make_engine(url)
     out: dict[str, Any] = {}
@@ -337,7 +337,7 @@ def server_refresh_ms(url: str, search: str, runs: int) -> dict[str, Any]:
         for _ in range(runs + 1):
             with session_scope(engine) as session:
                 t0 = time.perf_counter()
-                found, _ = parts.list_parts(
+                found, _ = partquery.list_parts(
                     session, PartQuery(category=tab, search=text, limit=50, offset=0)
                 )
                 [part_public(p) for p in found]
@@ -345,7 +345,7 @@ def server_refresh_ms(url: str, search: str, runs: int) -> dict[str, Any]:
                 stats.stats(session)
                 t2 = time.perf_counter()
                 for f in ("subsystem", "material", "assigned", "status"):
-                    parts.distinct_values(session, f, category=tab)
+                    partquery.distinct_values(session, f, category=tab)
                 t3 = time.perf_counter()
             times["list"].append((t1 - t0) * 1000)
             times["stats"].append((t2 - t1) * 1000)

@@ -17,9 +17,9 @@ from aerie_app.db import loop_session
 from aerie_app.errors import AerieError, Forbidden, InvalidApiKey, RateLimited, ValidationFailed
 from aerie_app.models import Category, FitStatus, PartType, Scope, Status
 from aerie_app.schemas import normalize_part_input, part_public
-from aerie_app.services import keys, listcache, partjson, parts, stats
+from aerie_app.services import keys, listcache, partjson, partquery, parts, stats
 from aerie_app.services.keys import Principal
-from aerie_app.services.parts import PartQuery
+from aerie_app.services.partquery import PartQuery
 from aerie_app.units import parse_length_mm
 from aerie_app.workflow import Action
 
@@ -78,7 +78,7 @@ def _part_response(part: Any, status_code: int = 200) -> JSONResponse:
 
 def _list(session: SessionDep, query: PartQuery, request: Request) -> Response:
     """The list as JSON bytes, reused while nothing changed (see services/listcache.py)."""
-    marker = parts.change_marker(session)
+    marker = partquery.change_marker(session)
     key = listcache.cache.key(marker, repr(dataclasses.astuple(query)))
     etag = f'W/"{key}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
@@ -263,7 +263,7 @@ def create_part(
 
 def _cached(session: SessionDep, name: str, compute: Any) -> Response:
     """Aggregates are recomputed in SQL only after a change (same marker as the list cache)."""
-    key = listcache.cache.key(parts.change_marker(session), name)
+    key = listcache.cache.key(partquery.change_marker(session), name)
     body = listcache.cache.get_or_render(key, lambda: orjson.dumps(compute()))
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
 

@@ -18,8 +18,8 @@ from sqlmodel import Session, col
 
 from aerie_app.models import Part
 from aerie_app.schemas import part_public
-from aerie_app.services import parts
-from aerie_app.services.parts import PartQuery
+from aerie_app.services import partquery
+from aerie_app.services.partquery import PartQuery
 
 KEY_COLUMNS = [col(Part.id), col(Part.uuid), col(Part.version), col(Part.updated_at)]
 MAX_FRAGMENTS = 250_000
@@ -40,7 +40,7 @@ def fragments_for(session: Session, keys: Sequence[tuple[Any, ...]]) -> list[byt
     missing = [k for k, v in found.items() if v is None]
     if missing:
         rendered = {}
-        for row in parts.rows_by_id(session, [k[0] for k in missing]):
+        for row in partquery.rows_by_id(session, [k[0] for k in missing]):
             rendered[_key(row)] = orjson.dumps(part_public(row))
         with _lock:
             for key, body in rendered.items():
@@ -52,7 +52,7 @@ def fragments_for(session: Session, keys: Sequence[tuple[Any, ...]]) -> list[byt
     for key in keys:
         cached = found.get(key)
         if cached is None:  # changed between the two reads: render it directly
-            row = parts.rows_by_id(session, [key[0]])
+            row = partquery.rows_by_id(session, [key[0]])
             cached = orjson.dumps(part_public(row[0])) if row else b"null"
         out.append(cached)
     return out
@@ -60,7 +60,7 @@ def fragments_for(session: Session, keys: Sequence[tuple[Any, ...]]) -> list[byt
 
 def list_json(session: Session, query: PartQuery) -> bytes:
     """``{"parts": [...], "total", "limit", "offset"}`` as bytes, identical to part_public's."""
-    rows, total = parts.list_parts(session, query, columns=KEY_COLUMNS)
+    rows, total = partquery.list_parts(session, query, columns=KEY_COLUMNS)
     items = [b for b in fragments_for(session, [_key(r) for r in rows]) if b != b"null"]
     tail = orjson.dumps({"total": total, "limit": query.limit, "offset": query.offset})
     return b'{"parts":[' + b",".join(items) + b"]," + tail[1:]

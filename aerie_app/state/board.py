@@ -10,8 +10,8 @@ import reflex as rx
 from aerie_app.db import session_scope
 from aerie_app.models import Category, FitStatus, PartType
 from aerie_app.schemas import part_public
-from aerie_app.services import listcache, parts, stats
-from aerie_app.services.parts import PartQuery
+from aerie_app.services import listcache, partquery, stats
+from aerie_app.services.partquery import PartQuery
 from aerie_app.services.shop import machines as shop_machines
 from aerie_app.state.auth import AuthState
 from aerie_app.state.live import LiveMixin
@@ -171,18 +171,20 @@ class BoardState(LiveMixin, rx.State):
                 for m in shop_machines.list_machines(session)
                 if m.enabled
             ]
-            found, total = parts.list_parts(session, query)
+            found, total = partquery.list_parts(session, query)
             self.rows = [to_row(part_public(p)) for p in found]
             self.total = total
             # Tab counts and filter choices change only with the data: every open board shares
             # one computation per change (keyed by the database's change marker).
-            marker = parts.change_marker(session)
+            marker = partquery.change_marker(session)
             self.counts = listcache.values.get(
                 (marker, "counts"), lambda: stats.stats(session)["by_category"]
             )
             self.options = listcache.values.get(
                 (marker, "options", self.tab),
-                lambda: {f: parts.distinct_values(session, f, category=self.tab) for f in FILTERS},
+                lambda: {
+                    f: partquery.distinct_values(session, f, category=self.tab) for f in FILTERS
+                },
             )
 
     @rx.event

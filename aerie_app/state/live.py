@@ -14,7 +14,7 @@ import time
 import reflex as rx
 
 from aerie_app.db import session_scope
-from aerie_app.services import parts
+from aerie_app.services import partquery
 
 POLL_S = 0.4
 MAX_WATCH_S = 8 * 3600
@@ -30,7 +30,7 @@ def current_marker() -> tuple[int, int, str]:
         if time.monotonic() - stamp < POLL_S / 2:
             return marker
     with session_scope() as session:
-        marker = parts.change_marker(session)
+        marker = partquery.change_marker(session)
     with _cache_lock:
         _cache = (time.monotonic(), marker)
     return marker
