@@ -1,7 +1,7 @@
 """A small cache of rendered part lists, keyed by the database's change marker.
 
 Old clients poll the full list; rendering 10k parts costs ~0.2 s, serving the same bytes again
-costs ~1 ms. An entry is only reused while :func:`parts.change_marker` is unchanged, and the
+costs ~1 ms. An entry is only reused while :func:`partquery.change_marker` is unchanged, and the
 marker lives in the database, so a write through any worker or the UI invalidates every cache.
 """
 
