@@ -10,6 +10,7 @@ from typing import Any
 import reflex as rx
 
 from aerie_app.cad.materials import MATERIAL_KEYS
+from aerie_app.components.tables import cell, header, scrolling_table
 from aerie_app.models import Process, StockKind
 from aerie_app.state.auth import AuthState
 from aerie_app.state.shop import PROCESS_LABELS, ShopSettingsState
@@ -256,24 +257,6 @@ def row_buttons(kind: str, row: rx.Var, name: rx.Var) -> rx.Component:
     )
 
 
-# Plain tables in a focusable region: on a phone they scroll sideways, and a scroll area must be
-# reachable by keyboard even when its rows hold no button (a fabricator sees no edit buttons);
-# Radix's table scrolls inside an element nobody can focus.
-CELL = {
-    "padding": "6px 8px",
-    "border_bottom": f"1px solid {rx.color('gray', 5)}",
-    "text_align": "left",
-}
-
-
-def _header(*titles: str) -> rx.Component:
-    return rx.el.thead(rx.el.tr(*[rx.el.th(t, scope="col", **CELL) for t in titles]))
-
-
-def _cell(*children: Any, **props: Any) -> rx.Component:
-    return rx.el.td(*children, **CELL, **props)
-
-
 def machines_card() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -292,46 +275,37 @@ def machines_card() -> rx.Component:
                 width="100%",
                 align="center",
             ),
-            rx.box(
-                rx.el.table(
-                    _header("Name", "Process", "Size", "Materials", "Thickness", "Margin", ""),
-                    rx.el.tbody(
-                        rx.foreach(
-                            S.machines,
-                            lambda m: rx.el.tr(
-                                _cell(
-                                    rx.hstack(
-                                        rx.text(m["name"].to(str), weight="medium"),
-                                        rx.cond(
-                                            ~m["enabled"].to(bool),
-                                            rx.badge(
-                                                "disabled", color_scheme="gray", high_contrast=True
-                                            ),
+            scrolling_table(
+                header("Name", "Process", "Size", "Materials", "Thickness", "Margin", ""),
+                rx.el.tbody(
+                    rx.foreach(
+                        S.machines,
+                        lambda m: rx.el.tr(
+                            cell(
+                                rx.hstack(
+                                    rx.text(m["name"].to(str), weight="medium"),
+                                    rx.cond(
+                                        ~m["enabled"].to(bool),
+                                        rx.badge(
+                                            "disabled", color_scheme="gray", high_contrast=True
                                         ),
-                                        spacing="2",
-                                        align="center",
-                                    )
-                                ),
-                                _cell(m["process"].to(str)),
-                                _cell(m["envelope"].to(str), class_name="machine-size"),
-                                _cell(m["materials"].to(str)),
-                                _cell(m["thickness"].to(str)),
-                                _cell(m["margin"].to(str)),
-                                _cell(row_buttons("machine", m, m["name"].to(str))),
-                                class_name="machine-row",
+                                    ),
+                                    spacing="2",
+                                    align="center",
+                                )
                             ),
-                        )
-                    ),
-                    width="100%",
-                    border_collapse="collapse",
-                    font_size="var(--font-size-1)",
-                    id="machines-table",
+                            cell(m["process"].to(str)),
+                            cell(m["envelope"].to(str), class_name="machine-size"),
+                            cell(m["materials"].to(str)),
+                            cell(m["thickness"].to(str)),
+                            cell(m["margin"].to(str)),
+                            cell(row_buttons("machine", m, m["name"].to(str))),
+                            class_name="machine-row",
+                        ),
+                    )
                 ),
-                overflow_x="auto",
-                width="100%",
-                tab_index=0,
-                role="region",
-                aria_label="Machines",
+                label="Machines",
+                table_id="machines-table",
             ),
             width="100%",
         ),
@@ -354,30 +328,21 @@ def stock_card() -> rx.Component:
                 width="100%",
                 align="center",
             ),
-            rx.box(
-                rx.el.table(
-                    _header("Stock", "On hand", ""),
-                    rx.el.tbody(
-                        rx.foreach(
-                            S.stock,
-                            lambda s: rx.el.tr(
-                                _cell(s["label"].to(str)),
-                                _cell(s["count"].to(str)),
-                                _cell(row_buttons("stock", s, s["label"].to(str))),
-                                class_name="stock-row",
-                            ),
-                        )
-                    ),
-                    width="100%",
-                    border_collapse="collapse",
-                    font_size="var(--font-size-1)",
-                    id="stock-table",
+            scrolling_table(
+                header("Stock", "On hand", ""),
+                rx.el.tbody(
+                    rx.foreach(
+                        S.stock,
+                        lambda s: rx.el.tr(
+                            cell(s["label"].to(str)),
+                            cell(s["count"].to(str)),
+                            cell(row_buttons("stock", s, s["label"].to(str))),
+                            class_name="stock-row",
+                        ),
+                    )
                 ),
-                overflow_x="auto",
-                width="100%",
-                tab_index=0,
-                role="region",
-                aria_label="Stock on hand",
+                label="Stock on hand",
+                table_id="stock-table",
             ),
             width="100%",
         ),

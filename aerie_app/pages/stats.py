@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from aerie_app.components.layout import live_region, page_frame
+from aerie_app.components.tables import cell, header, row_header, scrolling_table
 from aerie_app.db import session_scope
 from aerie_app.services import stats
 from aerie_app.services.shop import weight
@@ -186,45 +187,24 @@ def weight_chart() -> rx.Component:
 
 
 WEIGHT_COLUMNS = ("Subsystem", "Parts", "Measured kg", "Estimated kg", "Total kg", "Without mass")
-CELL = {"padding": "6px 8px", "border_bottom": f"1px solid {rx.color('gray', 5)}"}
 
 
 def weight_table() -> rx.Component:
-    """The chart's numbers as a table (what a screen reader reads, and what prints). A plain
-    table in a focusable region: on a phone it scrolls sideways, and a scroll area must be
-    reachable by keyboard (Radix's table scrolls inside an element nobody can focus)."""
-    return rx.box(
-        rx.el.table(
-            rx.el.thead(
-                rx.el.tr(
-                    *[rx.el.th(h, text_align="left", scope="col", **CELL) for h in WEIGHT_COLUMNS]
-                )
-            ),
-            rx.el.tbody(
-                rx.foreach(
-                    StatsState.weight_rows,
-                    lambda r: rx.el.tr(
-                        rx.el.th(
-                            r["name"], scope="row", text_align="left", font_weight="normal", **CELL
-                        ),
-                        *[
-                            rx.el.td(r[k], **CELL)
-                            for k in ("parts", "measured", "estimated", "total", "without")
-                        ],
-                        class_name="weight-row",
-                    ),
-                )
-            ),
-            width="100%",
-            border_collapse="collapse",
-            font_size="var(--font-size-1)",
-            id="weight-table",
+    """The chart's numbers as a table (what a screen reader reads, and what prints)."""
+    return scrolling_table(
+        header(*WEIGHT_COLUMNS),
+        rx.el.tbody(
+            rx.foreach(
+                StatsState.weight_rows,
+                lambda r: rx.el.tr(
+                    row_header(r["name"]),
+                    *[cell(r[k]) for k in ("parts", "measured", "estimated", "total", "without")],
+                    class_name="weight-row",
+                ),
+            )
         ),
-        overflow_x="auto",
-        width="100%",
-        tab_index=0,
-        role="region",
-        aria_label="Mass per subsystem",
+        label="Mass per subsystem",
+        table_id="weight-table",
     )
 
 
