@@ -82,6 +82,52 @@ def get_loop_engine() -> sa.Engine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
+class WriteLockBusy(Exception):
+    """SQLite's write lock was taken when a write on the event loop asked for it (see
+    :func:`loop_write_session`): the caller runs the write in a worker thread instead."""
+
+
+def is_sqlite() -> bool:
+    return get_settings().resolved_database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_loop_write_engine() -> sa.Engine:
+    """SQLite only: one connection for writes done on the event loop, which never waits for the
+    write lock. Its ``BEGIN IMMEDIATE`` either gets the lock at once or raises
+    :class:`WriteLockBusy` (busy timeout 0), so the loop cannot freeze behind another writer."""
+    get_engine()
+    engine = make_engine(get_settings().resolved_database_url, connections=1)
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_wait(dbapi_conn: Any, _record: Any) -> None:
+        # After make_engine's pragmas: its BEGIN IMMEDIATE gets the lock now or fails now.
+        dbapi_conn.execute("PRAGMA busy_timeout=0")
+
+    return engine
+
+
+@contextmanager
+def loop_write_session() -> Iterator[Session]:
+    """A session for one whole write on the event loop (SQLite): lock, read, change, commit,
+    with no ``await`` inside. Raises :class:`WriteLockBusy` where the write would have had to
+    wait for another writer; nothing was read or written then."""
+    with Session(get_loop_write_engine(), expire_on_commit=False) as session:
+        session.info["aerie_loop_write"] = True
+        try:
+            yield session
+        except sa.exc.OperationalError as exc:
+            if _is_busy(exc) and not session.info.get("aerie_locked"):
+                session.rollback()
+                raise WriteLockBusy(str(exc.orig)) from None
+            raise
+
+
+def _is_busy(exc: sa.exc.OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text
+
+
 @contextmanager
 def loop_session() -> Iterator[Session]:
     """A session for one short read on the event loop: open, read, close, with no ``await`` inside.
@@ -96,7 +142,7 @@ def loop_session() -> Iterator[Session]:
 
 def dispose_engines() -> None:
     """Close every pooled connection and forget the engines (tests, forks, settings changes)."""
-    for factory in (get_engine, get_loop_engine):
+    for factory in (get_engine, get_loop_engine, get_loop_write_engine):
         if factory.cache_info().currsize:
             factory().dispose()
         factory.cache_clear()
@@ -118,6 +164,7 @@ def begin_write(session: Session) -> None:
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={"aerie_write": True})
+    session.info["aerie_locked"] = True  # from here on, a busy error is not a free retry
 
 
 def ensure_write(session: Session) -> None:

@@ -12,6 +12,7 @@ with 1 client and with 8 concurrent clients; the report gives p50/p95 in ms and 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -154,10 +155,17 @@ def measure(
     fn: Callable[[httpx.Client, int], None], *, requests: int, clients: int, base: str
 ) -> dict[str, float]:
     latencies: list[float] = []
+    errors: list[BaseException] = []
     lock = threading.Lock()
     per_client = max(1, requests // clients)
 
     def worker(cid: int) -> None:
+        try:
+            work(cid)
+        except BaseException as exc:  # reported once every client has stopped
+            errors.append(exc)
+
+    def work(cid: int) -> None:
         with httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=120) as client:
             fn(client, cid * 100_000)  # warm-up
             mine = []
@@ -176,6 +184,8 @@ def measure(
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
+    if errors:
+        raise errors[0]
     latencies.sort()
     return {
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
@@ -187,6 +197,14 @@ def measure(
 
 def ok(response: httpx.Response) -> None:
     if response.status_code >= 400 and response.status_code != 409:
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url}: {response.status_code} {response.text[:200]}"
+        )
+
+
+def done(response: httpx.Response) -> None:
+    """A write that must have happened: anything but 2xx stops the run."""
+    if not 200 <= response.status_code < 300:
         raise RuntimeError(
             f"{response.request.method} {response.request.url}: {response.status_code} {response.text[:200]}"
         )
@@ -206,72 +224,159 @@ def after_change(
     return run
 
 
+def stage_ids(url: str) -> dict[str, list[int]]:
+    """Seeded part ids by stage, so each action is timed on parts it applies to (a real write,
+    not a quick 409): approve takes parts in Review, assign unclaimed queue parts, and so on."""
+    import sqlalchemy as sa
+
+    from aerie_app.db import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, category, status FROM part ORDER BY id")).all()
+    engine.dispose()
+    stages: dict[str, list[int]] = {}
+    for pid, category, status in rows:
+        stages.setdefault(f"{category}/{status}", []).append(pid)
+    rng = random.Random(11)
+    for ids in stages.values():
+        rng.shuffle(ids)
+    return stages
+
+
+class Pool:
+    """Hands each id out once, across client threads; a dry pool is an error, not a quiet 409."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = iter(ids)
+        self.lock = threading.Lock()
+
+    def take(self) -> int:
+        with self.lock:
+            try:
+                return next(self.ids)
+            except StopIteration:
+                raise RuntimeError("pool of parts for this operation ran dry") from None
+
+
 def operations(
-    count: int, full: bool
-) -> dict[str, tuple[Callable[[httpx.Client, int], None], int]]:
-    """name -> (request function, how many requests of it to time)."""
+    count: int, full: bool, stages: dict[str, list[int]], need: int
+) -> dict[str, Callable[[httpx.Client, int], Any]]:
+    """name -> request function. Single-part writes must succeed (2xx): see :func:`stage_ids`;
+    an action whose stage holds fewer than ``need`` parts is left out (and said so)."""
     rng = random.Random(7)
+    serial = itertools.count(1)
     ids = list(range(1, count + 1))
 
     def pick(n: int) -> int:
         return ids[(n * 7919 + rng.randrange(count)) % count]
 
     def action(
-        path: str, body: dict[str, Any] | None = None
+        path: str, stage: str, body: dict[str, Any] | None = None
     ) -> Callable[[httpx.Client, int], None]:
+        pool = Pool(stages.get(stage, []))
+        if len(stages.get(stage, [])) < need:
+            print(
+                f"{count:>7} {path}: only {len(stages.get(stage, []))} parts in {stage}, "
+                f"{need} needed: left out",
+                file=sys.stderr,
+            )
+            return None  # type: ignore[return-value]
+
         def run(c: httpx.Client, n: int) -> None:
-            ok(c.post(f"/api/parts/{pick(n)}/{path}", json=body or {}))
+            done(c.post(f"/api/parts/{pool.take()}/{path}", json=body or {}))
 
         return run
 
-    ops: dict[str, tuple[Callable[[httpx.Client, int], Any], int]] = {
-        "page of 50": (
-            lambda c, n: ok(
-                c.get("/api/parts/", params={"limit": 50, "offset": (n * 50) % max(count - 50, 1)})
-            ),
-            1,
+    deletable = Pool(stages.get("misc/Reviewed", []))
+    new_part = {
+        "partId": "BENCH",
+        "name": "Bench plate",
+        "type": "cnc",
+        "material": "6061 Aluminum",
+        "subsystem": "Drivetrain",
+    }
+    ops: dict[str, Callable[[httpx.Client, int], Any] | None] = {
+        "page of 50": lambda c, n: ok(
+            c.get("/api/parts/", params={"limit": 50, "offset": (n * 50) % max(count - 50, 1)})
         ),
-        "category page": (
-            lambda c, n: ok(c.get("/api/parts/categories/cnc", params={"limit": 50})),
-            1,
+        "category page": lambda c, n: ok(c.get("/api/parts/categories/cnc", params={"limit": 50})),
+        "search": lambda c, n: ok(
+            c.get(
+                "/api/parts/",
+                params={"search": rng.choice(WORDS) + f" {n % 900 + 100}", "limit": 50},
+            )
         ),
-        "search": (
-            lambda c, n: ok(
-                c.get(
-                    "/api/parts/",
-                    params={"search": rng.choice(WORDS) + f" {n % 900 + 100}", "limit": 50},
-                )
-            ),
-            1,
-        ),
-        "search short": (
-            lambda c, n: ok(c.get("/api/parts/", params={"search": "hu", "limit": 50})),
-            1,
-        ),
+        "search short": lambda c, n: ok(c.get("/api/parts/", params={"search": "hu", "limit": 50})),
         # The floor under every route: no key, one `SELECT 1`.
-        "health": (lambda c, n: ok(c.get("/api/health")), 1),
-        "get": (lambda c, n: ok(c.get(f"/api/parts/{pick(n)}")), 1),
-        "update": (
-            lambda c, n: ok(c.put(f"/api/parts/{pick(n)}", json={"notes": f"bench {n}"})),
-            1,
+        "health": lambda c, n: ok(c.get("/api/health")),
+        "get": lambda c, n: ok(c.get(f"/api/parts/{pick(n)}")),
+        "create": lambda c, n: done(
+            c.post("/api/parts/", json=new_part | {"partId": f"B-{next(serial)}"})
         ),
-        "approve": (action("approve", {"reviewer": "bench"}), 1),
-        "assign": (action("assign", {"assigned": "bench"}), 1),
-        "unclaim": (action("unclaim"), 1),
-        "complete": (action("complete"), 1),
-        "revert": (action("revert"), 1),
-        "stats": (lambda c, n: ok(c.get("/api/parts/stats")), 1),
-        "stats/detailed": (lambda c, n: ok(c.get("/api/parts/stats/detailed")), 1),
-        "leaderboard": (lambda c, n: ok(c.get("/api/parts/leaderboard")), 1),
-        "page of 50 (cold)": (after_change("/api/parts/", {"limit": 50}), 1),
-        "stats (cold)": (after_change("/api/parts/stats"), 1),
-        "stats/detailed (cold)": (after_change("/api/parts/stats/detailed"), 1),
-        "leaderboard (cold)": (after_change("/api/parts/leaderboard"), 1),
+        "update": lambda c, n: done(c.put(f"/api/parts/{pick(n)}", json={"notes": f"bench {n}"})),
+        "approve": action("approve", "review/Pending", {"reviewer": "bench"}),
+        "assign": action("assign", "cnc/Reviewed", {"assigned": "bench"}),
+        "unclaim": action("unclaim", "cnc/In Progress"),
+        "complete": action("complete", "hand/In Progress"),
+        "revert": action("revert", "completed/Completed"),
+        "delete": (
+            (lambda c, n: done(c.delete(f"/api/parts/{deletable.take()}")))
+            if len(stages.get("misc/Reviewed", [])) >= need
+            else None
+        ),
+        "stats": lambda c, n: ok(c.get("/api/parts/stats")),
+        "stats/detailed": lambda c, n: ok(c.get("/api/parts/stats/detailed")),
+        "leaderboard": lambda c, n: ok(c.get("/api/parts/leaderboard")),
+        "page of 50 (cold)": after_change("/api/parts/", {"limit": 50}),
+        "stats (cold)": after_change("/api/parts/stats"),
+        "stats/detailed (cold)": after_change("/api/parts/stats/detailed"),
+        "leaderboard (cold)": after_change("/api/parts/leaderboard"),
     }
     if full:
-        ops["full list"] = (lambda c, n: ok(c.get("/api/parts/")), 0)
-        ops["full list (cold)"] = (after_change("/api/parts/"), 0)
-    return ops
+        ops["full list"] = lambda c, n: ok(c.get("/api/parts/"))
+        ops["full list (cold)"] = after_change("/api/parts/")
+    return {name: fn for name, fn in ops.items() if fn is not None}
+
+
+# Issue 11's reference: the old Aerie (Flask + SQLAlchemy on waitress), 10,000 parts, one client,
+# p50 ms; and its get-one throughput under 8 clients. Targets are half its latency, twice its rate.
+OLD_APP_MS = {
+    "get": 1.80,
+    "update": 4.45,
+    "assign": 3.98,
+    "approve": 3.96,
+    "complete": 4.24,
+    "revert": 4.24,
+    "unclaim": 4.24,
+    "delete": 3.60,
+    "create": 3.54,
+}
+OLD_APP_GET_RPS_8 = 525.0
+TARGET_MS = {"get": 0.9} | {op: 2.2 for op in OLD_APP_MS if op != "get"}
+TARGET_GET_RPS_8 = 1050.0
+
+
+def comparison(results: dict[str, Any], round_index: int = 0) -> list[str]:
+    """The single-part ops against the old app's figures and issue 11's targets."""
+    lines = [
+        "| parts | op | p50 ms (1) | old app ms | ratio | target ms | met | req/s (8) |",
+        "|---:|---|---:|---:|---:|---:|:-:|---:|",
+    ]
+    for size, result in results.items():
+        for name, by in result["rounds"][round_index].items():
+            if name not in OLD_APP_MS:
+                continue
+            p50, rps = by["1"]["p50_ms"], by["8"]["rps"]
+            met = p50 <= TARGET_MS[name] and (name != "get" or rps >= TARGET_GET_RPS_8)
+            lines.append(
+                f"| {int(size):,} | {name} | {p50} | {OLD_APP_MS[name]} | "
+                f"{p50 / OLD_APP_MS[name]:.2f} | {TARGET_MS[name]} | {'yes' if met else 'no'} | {rps} |"
+            )
+    lines.append(
+        f"(old app: get under 8 clients {OLD_APP_GET_RPS_8:.0f} req/s; target {TARGET_GET_RPS_8:.0f})"
+    )
+    return lines
 
 
 def main() -> int:
@@ -293,6 +398,12 @@ def main() -> int:
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--only", default="", help="comma-separated operation names to run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the operations this many times against one server (drift check)",
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {}
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -303,29 +414,41 @@ def main() -> int:
         seeded = time.perf_counter() - t0
         server = Server(data, args.database_url)
         try:
-            rows: dict[str, Any] = {}
             wanted = {o.strip() for o in args.only.split(",") if o.strip()}
-            for name, (fn, _) in operations(size, size <= args.full_list_max).items():
-                if wanted and name not in wanted:
-                    continue
-                requests = (
-                    args.requests if "full list" not in name else max(10, args.requests // 10)
-                )
-                rows[name] = {
-                    str(clients): measure(fn, requests=requests, clients=clients, base=server.base)
-                    for clients in (1, 8)
-                }
-                print(
-                    f"{size:>7} {name:<15} 1: {rows[name]['1']}  8: {rows[name]['8']}",
-                    file=sys.stderr,
-                )
-            results[str(size)] = {"seed_s": round(seeded, 1), "ops": rows}
+            # Every round draws from the same pools: size them for all rounds up front.
+            need = args.rounds * (2 * args.requests + 16)  # 1 client, then 8, with warm-ups
+            ops = operations(size, size <= args.full_list_max, stage_ids(url), need)
+            rounds: list[dict[str, Any]] = []
+            for round_no in range(1, args.rounds + 1):
+                rows: dict[str, Any] = {}
+                for name, fn in ops.items():
+                    if wanted and name not in wanted:
+                        continue
+                    requests = (
+                        args.requests if "full list" not in name else max(10, args.requests // 10)
+                    )
+                    rows[name] = {
+                        str(clients): measure(
+                            fn, requests=requests, clients=clients, base=server.base
+                        )
+                        for clients in (1, 8)
+                    }
+                    print(
+                        f"{size:>7} #{round_no} {name:<15} 1: {rows[name]['1']}  8: {rows[name]['8']}",
+                        file=sys.stderr,
+                    )
+                rounds.append(rows)
+            results[str(size)] = {"seed_s": round(seeded, 1), "ops": rounds[0], "rounds": rounds}
         finally:
             server.stop()
             shutil.rmtree(data, ignore_errors=True)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
+    for round_no in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            print(f"Round {round_no} of {args.rounds}, same server:\n")
+        print("\n".join(comparison(results, round_no - 1)) + "\n")
     print(
         "| parts | operation | p50 ms (1) | p95 ms (1) | req/s (1) | p50 ms (8) | p95 ms (8) | req/s (8) |"
     )

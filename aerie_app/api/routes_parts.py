@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from aerie_app.api.boundary import MAX_ID, MAX_INT, parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep, Writer, auth_checks, client_id
+from aerie_app.api.writes import run_write
 from aerie_app.db import loop_session
 from aerie_app.errors import AerieError, Forbidden, InvalidApiKey, RateLimited, ValidationFailed
 from aerie_app.models import Category, FitStatus, PartType, Scope, Status
@@ -250,14 +251,14 @@ def list_category(
 
 @router.post("", include_in_schema=False, status_code=201)
 @router.post("/", status_code=201, summary="Create a part (lands in Review, Pending)")
-def create_part(
-    session: SessionDep,
+async def create_part(
     principal: Writer,
     body: JsonBody = None,
     x_aerie_user: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     data = normalize_part_input(body, partial=False)
-    part = parts.create_part(session, data=data, actor=_actor(principal, body, x_aerie_user))
+    actor = _actor(principal, body, x_aerie_user)
+    part = await run_write(lambda session: parts.create_part(session, data=data, actor=actor))
     return _part_response(part, 201)
 
 
@@ -324,8 +325,7 @@ async def get_part(_: Reader, part_id: str) -> JSONResponse:
 
 
 @router.put("/{part_id}", summary="Edit a part (status changes follow the workflow)")
-def update_part(
-    session: SessionDep,
+async def update_part(
     principal: Writer,
     part_id: str,
     body: JsonBody = None,
@@ -336,21 +336,25 @@ def update_part(
     try:
         data = normalize_part_input(body, partial=True)
     except AerieError:
-        parts.get_part(session, pid)  # an unknown part is a 404 whatever the body holds
+        with loop_session() as session:
+            parts.get_part(session, pid)  # an unknown part is a 404 whatever the body holds
         raise
-    part = parts.update_part(
-        session,
-        pid,
-        data=data,
-        actor=_actor(principal, body, x_aerie_user),
-        expected_version=_expected_version(if_match, body),
+    actor = _actor(principal, body, x_aerie_user)
+    expected = _expected_version(if_match, body)
+    part = await run_write(
+        lambda session: parts.update_part(
+            session, pid, data=data, actor=actor, expected_version=expected
+        ),
+        # An edit that also moves the part commits twice (edit, then the workflow action).
+        on_loop=not (data.get("_status") or data.get("_category")),
     )
     return _part_response(part)
 
 
 @router.delete("/{part_id}", summary="Delete a part and its files")
-def delete_part(session: SessionDep, principal: Writer, part_id: str) -> dict[str, str]:
-    parts.delete_part(session, _id(part_id), actor=principal.name)
+async def delete_part(principal: Writer, part_id: str) -> dict[str, str]:
+    pid = _id(part_id)
+    await run_write(lambda session: parts.delete_part(session, pid, actor=principal.name))
     return {"message": "Part deleted successfully"}
 
 
@@ -389,8 +393,7 @@ def _quantity(body: dict[str, Any] | None) -> int | None:
         raise ValidationFailed("quantity", "quantity must be a whole number") from None
 
 
-def _act(
-    session: SessionDep,
+async def _act(
     principal: Principal,
     part_id: str,
     action: Action,
@@ -400,13 +403,12 @@ def _act(
     **kwargs: Any,
 ) -> JSONResponse:
     pid = _id(part_id)
-    part = parts.perform(
-        session,
-        pid,
-        action,
-        actor=_actor(principal, body, user),
-        expected_version=_expected_version(if_match, body),
-        **kwargs,
+    actor = _actor(principal, body, user)
+    expected = _expected_version(if_match, body)
+    part = await run_write(
+        lambda session: parts.perform(
+            session, pid, action, actor=actor, expected_version=expected, **kwargs
+        )
     )
     return _part_response(part)
 
@@ -487,15 +489,14 @@ def _register(
 ) -> None:
     """One POST route per workflow action; all share auth, versioning and the error shape."""
 
-    def endpoint(
-        session: SessionDep,
+    async def endpoint(
         p: Writer,
         part_id: str,
         body: ActionBody = None,
         if_match: IfMatch = None,
         user: User = None,
     ) -> JSONResponse:
-        return _act(session, p, part_id, action, body, if_match, user, **arguments(body))
+        return await _act(p, part_id, action, body, if_match, user, **arguments(body))
 
     endpoint.__name__ = endpoint.__qualname__ = f"action_{action.value}"
     router.post(f"/{{part_id}}/{path}", summary=summary)(endpoint)

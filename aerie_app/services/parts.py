@@ -22,6 +22,7 @@ from aerie_app.models import (
     FitStatus,
     Part,
     PartEvent,
+    PartFile,
     PartType,
     PartWorker,
     Status,
@@ -31,6 +32,9 @@ from aerie_app.services import storage
 from aerie_app.services.search import dumps, search_text_for
 from aerie_app.services.shop import recompute as shop_fit
 from aerie_app.workflow import Action
+
+PART_TABLE: sa.Table = Part.__table__  # type: ignore[attr-defined]
+EVENT_INSERT = PartEvent.__table__.insert()  # type: ignore[attr-defined]
 
 
 def _actor(actor: str | None) -> str | None:
@@ -120,11 +124,13 @@ def save_changes(
         values["completed_incorrectly"] = bool(
             (changed["misc_info"] or {}).get("completedIncorrectly", False)
         )
-    result = session.execute(
-        sa.update(Part)
-        .where(col(Part.id) == part.id, col(Part.version) == part.version)
+    # Core statements on the transaction's connection: the ORM's bulk-update and unit-of-work
+    # machinery cost more than the statements themselves on this hot path (bench/hotpath.py).
+    conn = session.connection()
+    result = conn.execute(
+        PART_TABLE.update()
+        .where(PART_TABLE.c.id == part.id, PART_TABLE.c.version == part.version)
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
@@ -134,21 +140,35 @@ def save_changes(
     if "part_id" in changed or "name" in changed:
         _refresh_duplicate_refs(session, part.id, merged, now)
     who = _actor(actor)
+    # The timeline rows as one multi-row INSERT (no ORM unit of work: nothing reads them back).
     if kind == "edit":
-        for key, new in changed.items():
-            session.add(
-                PartEvent(
-                    part_id=part.id,
-                    actor=who,
-                    kind="edit",
-                    field=key,
-                    old=_describe(getattr(part, key)),
-                    new=_describe(new),
-                    at=now,
-                )
-            )
+        events = [
+            {
+                "part_id": part.id,
+                "actor": who,
+                "kind": "edit",
+                "field": key,
+                "old": _describe(getattr(part, key)),
+                "new": _describe(new),
+                "note": None,
+                "at": now,
+            }
+            for key, new in changed.items()
+        ]
     else:
-        session.add(PartEvent(part_id=part.id, actor=who, kind=kind, note=note, at=now))
+        events = [
+            {
+                "part_id": part.id,
+                "actor": who,
+                "kind": kind,
+                "field": None,
+                "old": None,
+                "new": None,
+                "note": note,
+                "at": now,
+            }
+        ]
+    conn.execute(EVENT_INSERT, events)
     new_assignee = changed.get("assigned")
     if new_assignee:
         exists = session.exec(
@@ -177,8 +197,10 @@ def _refresh_duplicate_refs(session: Session, part_id: int, part: Any, now: Any)
 
 
 def _load_for_write(session: Session, part_id: int) -> Part:
-    # Read inside the write transaction: on SQLite BEGIN IMMEDIATE already serialises writers;
-    # on PostgreSQL the version check in _save settles races.
+    """The part, read inside the write transaction that will change it: one transaction per
+    write (on SQLite ``BEGIN IMMEDIATE`` serialises writers; on PostgreSQL the version check in
+    :func:`save_changes` settles races)."""
+    ensure_write(session)
     session.expire_all()
     return get_part(session, part_id)
 
@@ -278,6 +300,7 @@ def delete_part(session: Session, part_id: int, *, actor: str | None) -> None:
     """Delete the part, its timeline and revisions, then its stored files."""
     begin_write(session)
     get_part(session, part_id)
+    hashes = set(session.exec(select(PartFile.sha256).where(PartFile.part_id == part_id)).all())
     session.execute(sa.delete(Part).where(col(Part.id) == part_id))
     # Parts that looked like it no longer look like anything.
     session.execute(
@@ -288,7 +311,7 @@ def delete_part(session: Session, part_id: int, *, actor: str | None) -> None:
     )
     session.commit()
     storage.delete_part_dir(part_id)
-    storage.prune_blobs(session)
+    storage.prune_blobs(session, candidates=hashes)  # only its files can have lost their last use
 
 
 def wipe_all(session: Session) -> int:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Collection
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from aerie_app.models import PartFile
 from aerie_app.settings import get_settings
@@ -62,8 +63,26 @@ def delete_part_dir(part_id: int) -> None:
     shutil.rmtree(part_dir(part_id), ignore_errors=True)
 
 
-def prune_blobs(session: Session) -> int:
-    """Remove blobs and models no revision references any more. Returns how many blobs went."""
+def prune_blobs(session: Session, candidates: Collection[str] | None = None) -> int:
+    """Remove blobs and models no revision references any more. Returns how many blobs went.
+
+    ``candidates``: only these content hashes may have lost their last reference (the files of a
+    part just deleted), so only they are looked at, not every stored file.
+    """
+    if candidates is not None:
+        if not candidates:
+            return 0
+        still = set(
+            session.exec(select(PartFile.sha256).where(col(PartFile.sha256).in_(candidates))).all()
+        )
+        gone = [sha for sha in candidates if sha not in still]
+        for sha in gone:
+            try:
+                blob_path(sha).unlink(missing_ok=True)
+            except ValueError:  # not a content hash: nothing of it is stored by hash
+                continue
+            shutil.rmtree(files_root() / "models" / sha, ignore_errors=True)
+        return len(gone)
     referenced = set(session.exec(select(PartFile.sha256)).all())
     removed = 0
     blobs = files_root() / "blobs"
