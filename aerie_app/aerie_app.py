@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import reflex as rx
+from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from aerie_app.api.app import create_api, route_every_api_path
@@ -43,8 +44,21 @@ class AerieApp(rx.App):
 
 
 api = create_api()
+
+
+def _under_the_api(reflex_app: ASGIApp) -> ASGIApp:
+    """Reflex's pages, websocket and uploads, mounted after the API's routes.
+
+    A function rather than the FastAPI app itself: given an app, Reflex would also wrap it in
+    its own CORS middleware (any origin, with credentials), overriding ``AERIE_CORS_ORIGINS``.
+    """
+    if not any(isinstance(r, Mount) and r.path == "" for r in api.router.routes):
+        api.mount("", reflex_app)
+    return api
+
+
 app = AerieApp(
-    api_transformer=api,
+    api_transformer=_under_the_api,
     head_components=[rx.script(src="/confetti.js"), rx.script(src="/focus-return.js")],
     stylesheets=["/a11y.css", "/print.css"],
 )

@@ -15,7 +15,14 @@ from aerie_app.api.boundary import MAX_ID, MAX_INT, parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep, Writer, auth_checks, client_id
 from aerie_app.api.writes import run_write
 from aerie_app.db import loop_session
-from aerie_app.errors import AerieError, Forbidden, InvalidApiKey, RateLimited, ValidationFailed
+from aerie_app.errors import (
+    AerieError,
+    Forbidden,
+    InvalidApiKey,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 from aerie_app.models import Category, FitStatus, PartType, Scope, Status
 from aerie_app.schemas import normalize_part_input, part_public
 from aerie_app.services import keys, listcache, partjson, partquery, parts, stats
@@ -321,7 +328,10 @@ async def get_part(_: Reader, part_id: str) -> JSONResponse:
     # The hottest read: one primary-key lookup, done on the loop (see db.loop_session).
     pid = _id(part_id)
     with loop_session() as session:
-        return _part_response(parts.get_part(session, pid))
+        row = partquery.row_by_id(session, pid)
+    if row is None:
+        raise NotFound("Part not found", {"id": pid})
+    return _part_response(row)
 
 
 @router.put("/{part_id}", summary="Edit a part (status changes follow the workflow)")

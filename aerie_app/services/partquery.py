@@ -194,6 +194,15 @@ def shop_conditions(query: PartQuery, dialect: str = "sqlite") -> list[Any]:
     return out
 
 
+_ONE_ROW = sa.select(*LIST_COLUMNS).where(col(Part.id) == sa.bindparam("part_id"))
+
+
+def row_by_id(session: Session, part_id: int) -> Any:
+    """One part as a plain row, or None: what a single-part read renders (``part_public`` takes
+    it as it takes a Part), read with one cached Core statement and no ORM object."""
+    return session.connection().execute(_ONE_ROW, {"part_id": part_id}).first()
+
+
 def rows_by_id(session: Session, ids: Sequence[int]) -> list[Any]:
     """Full list rows for these ids (any order), read in batches the database likes."""
     out: list[Any] = []

@@ -99,3 +99,21 @@ def test_an_edit_that_also_moves_the_part_runs_in_a_thread(
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "In Progress" and response.json()["notes"] == "moved"
     assert len(runs) == before + 1
+
+
+def test_a_read_renders_the_part_exactly_as_the_write_and_the_list_do(api: Api) -> None:
+    """GET one part renders a plain row; writes render the ORM object; lists use cached
+    fragments: all three must be the same JSON, field for field."""
+    pid = api.create(notes="ÜNÏCØDÉ", amount=3, materialThickness="0.25 in")["id"]
+    api.post(f"/api/parts/{pid}/approve", json={"reviewer": "R", "miscInfo": {"bin": "A3"}})
+    written = api.post(f"/api/parts/{pid}/assign", json={"assigned": "Ada"})
+    assert written.status_code == 200
+    read = api.get(f"/api/parts/{pid}")
+    assert read.json() == written.json()
+    assert read.headers["etag"] == written.headers["etag"] == f'W/"{written.json()["version"]}"'
+    listed = [p for p in api.get("/api/parts/").json()["parts"] if p["id"] == pid]
+    assert listed == [read.json()]
+    assert api.get("/api/parts/999999").json() == {
+        "error": "Part not found",
+        "details": {"id": 999999},
+    }

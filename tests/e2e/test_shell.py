@@ -53,3 +53,24 @@ def test_swagger_ui_renders_offline(page: Any, server: Server, shot: Any) -> Non
     page.get_by_text("/api/parts/{part_id}/approve").first.wait_for()
     shot("api-docs")
     assert external == []
+
+
+def test_api_answers_other_origins_only_as_configured(server: Server) -> None:
+    """Through the running app (not the API alone): with no AERIE_CORS_ORIGINS, a page on
+    another site gets no CORS grant for the API, preflight or not; Reflex's own permissive CORS
+    (any origin, with credentials) once wrapped every /api route."""
+    evil = {"Origin": "https://evil.example"}
+    preflight = server.api(
+        "OPTIONS",
+        "/api/parts/",
+        headers=evil
+        | {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-api-key"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    assert preflight.status_code in (400, 405)  # no route takes OPTIONS: no grant either
+    read = server.api("GET", "/api/parts/", headers=evil)
+    assert read.status_code == 200
+    assert "access-control-allow-origin" not in read.headers
+    assert "access-control-allow-credentials" not in read.headers
+    # The API still answers in its own shape, and the worker header says who answered.
+    assert read.headers.get("x-aerie-worker", "").isdigit()
