@@ -113,7 +113,6 @@ def loop_write_session() -> Iterator[Session]:
     with no ``await`` inside. Raises :class:`WriteLockBusy` where the write would have had to
     wait for another writer; nothing was read or written then."""
     with Session(get_loop_write_engine(), expire_on_commit=False) as session:
-        session.info["aerie_loop_write"] = True
         try:
             yield session
         except sa.exc.OperationalError as exc:

@@ -78,9 +78,13 @@ def _actor(principal: Principal, body: dict[str, Any] | None, user: str | None) 
     return principal.name
 
 
-def _part_response(part: Any, status_code: int = 200) -> JSONResponse:
-    return JSONResponse(
-        part_public(part), status_code=status_code, headers={"ETag": f'W/"{part.version}"'}
+def _part_response(part: Any, status_code: int = 200) -> Response:
+    # orjson, as the list's cached fragments are: the same JSON, a fifth of stdlib json's time.
+    return Response(
+        orjson.dumps(part_public(part)),
+        status_code=status_code,
+        media_type="application/json",
+        headers={"ETag": f'W/"{part.version}"'},
     )
 
 
@@ -262,7 +266,7 @@ async def create_part(
     principal: Writer,
     body: JsonBody = None,
     x_aerie_user: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
+) -> Response:
     data = normalize_part_input(body, partial=False)
     actor = _actor(principal, body, x_aerie_user)
     part = await run_write(lambda session: parts.create_part(session, data=data, actor=actor))
@@ -324,7 +328,7 @@ def wipe(session: SessionDep, principal: Admin, body: ActionBody = None) -> dict
 
 
 @router.get("/{part_id}", summary="Get one part")
-async def get_part(_: Reader, part_id: str) -> JSONResponse:
+async def get_part(_: Reader, part_id: str) -> Response:
     # The hottest read: one primary-key lookup, done on the loop (see db.loop_session).
     pid = _id(part_id)
     with loop_session() as session:
@@ -341,7 +345,7 @@ async def update_part(
     body: JsonBody = None,
     if_match: Annotated[str | None, Header()] = None,
     x_aerie_user: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
+) -> Response:
     pid = _id(part_id)
     try:
         data = normalize_part_input(body, partial=True)
@@ -411,7 +415,7 @@ async def _act(
     if_match: str | None,
     user: str | None,
     **kwargs: Any,
-) -> JSONResponse:
+) -> Response:
     pid = _id(part_id)
     actor = _actor(principal, body, user)
     expected = _expected_version(if_match, body)
@@ -505,7 +509,7 @@ def _register(
         body: ActionBody = None,
         if_match: IfMatch = None,
         user: User = None,
-    ) -> JSONResponse:
+    ) -> Response:
         return await _act(p, part_id, action, body, if_match, user, **arguments(body))
 
     endpoint.__name__ = endpoint.__qualname__ = f"action_{action.value}"
