@@ -34,6 +34,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+KEY = "bench-admin-key-0123456789"  # bench/api.py's: its measure() sends it
 
 APP = textwrap.dedent(
     """
@@ -93,7 +94,7 @@ APP = textwrap.dedent(
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        if path == "/constant":
+        if path == "/api/health":
             out = b'{"ok":true}'
         elif scope["method"] == "GET":
             out = get_one(int(path.rsplit("/", 1)[1]))
@@ -108,7 +109,7 @@ APP = textwrap.dedent(
 
     fastapi_app = FastAPI()
 
-    @fastapi_app.get("/constant")
+    @fastapi_app.get("/api/health")
     async def constant():
         return Response(b'{"ok":true}', media_type="application/json")
 
@@ -119,30 +120,46 @@ APP = textwrap.dedent(
     @fastapi_app.put("/api/parts/{pid}")
     async def fa_put(pid: int, body: dict = Body()):
         return Response(update_one(pid, body["notes"]), media_type="application/json")
+
+    def aerie():
+        # Aerie's own API (every middleware, key check, route and service), alone on Granian.
+        from aerie_app.api.app import create_api
+
+        return create_api()
     """
 )
 
 
 def serve(module_dir: Path, target: str, db: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     granian = Path(sys.executable).parent / "granian"
+    factory = ["--factory"] if target == "aerie" else []
+    env = dict(os.environ) | {
+        "FLOOR_DB": str(db),
+        "PYTHONPATH": str(ROOT),
+        "AERIE_DATA_DIR": str(db.parent),
+        "AERIE_API_KEY": KEY,
+        "AERIE_AUTH_FAIL_LIMIT": "100000",
+    }
     proc = subprocess.Popen(
-        [str(granian), "--interface", "asgi", "--port", str(port), f"floorapp:{target}"],
+        [str(granian), "--interface", "asgi", *factory, "--port", str(port), f"floorapp:{target}"],
         cwd=module_dir,
-        env=dict(os.environ) | {"FLOOR_DB": str(db)},
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    for _ in range(600):
         try:
-            httpx.get(base + "/constant", timeout=1)
-            return proc, base
+            if httpx.get(base + "/api/health", timeout=1).status_code == 200:
+                return proc, base
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
     raise SystemExit(f"granian ({target}) did not start")
 
 
@@ -152,6 +169,9 @@ def main() -> int:
     )
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="serve the apps this many times, alternating"
+    )
     args = parser.parse_args()
 
     from bench.api import measure, seed
@@ -159,32 +179,41 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="aerie-floor-"))
     db = work / "aerie.db"
     seed(f"sqlite:///{db}", args.size)
+    os.environ["AERIE_DATA_DIR"] = str(work)
+    from aerie_app.db import dispose_engines, session_scope
+    from aerie_app.services import keys
+
+    with session_scope() as session:  # Aerie's key, as `make run` creates it
+        keys.bootstrap_admin(session, configured=KEY)
+    dispose_engines()
     (work / "floorapp.py").write_text(APP)
     count = args.size
     ops = {
-        "constant": lambda c, n: c.get("/constant").raise_for_status(),
+        # Aerie's /api/health (no key, one SELECT 1) is its nearest to a constant answer.
+        "health": lambda c, n: c.get("/api/health").raise_for_status(),
         "get": lambda c, n: c.get(f"/api/parts/{(n * 7919) % count + 1}").raise_for_status(),
         "update": lambda c, n: c.put(
             f"/api/parts/{(n * 7919) % count + 1}", json={"notes": f"floor {n}"}
         ).raise_for_status(),
     }
-    print(f"{count} parts, {args.requests} requests per cell; p50 ms (1 client) / req/s (8)")
-    print("| app | op | p50 ms (1) | p95 ms (1) | p50 ms (8) | req/s (8) |")
-    print("|---|---|---:|---:|---:|---:|")
-    for target in ("bare", "fastapi_app"):
-        proc, base = serve(work, target, db)
-        try:
-            for name, fn in ops.items():
-                one = measure(fn, requests=args.requests, clients=1, base=base)
-                eight = measure(fn, requests=args.requests, clients=8, base=base)
-                print(
-                    f"| {target.removesuffix('_app')} | {name} | {one['p50_ms']} | "
-                    f"{one['p95_ms']} | {eight['p50_ms']} | {eight['rps']} |",
-                    flush=True,
-                )
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
+    print(f"{count} parts, {args.requests} requests per cell, {args.rounds} round(s), alternating")
+    print("| app | op | round | p50 ms (1) | p95 ms (1) | p50 ms (8) | req/s (8) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for round_no in range(1, args.rounds + 1):
+        for target in ("bare", "fastapi_app", "aerie"):
+            proc, base = serve(work, target, db)
+            try:
+                for name, fn in ops.items():
+                    one = measure(fn, requests=args.requests, clients=1, base=base)
+                    eight = measure(fn, requests=args.requests, clients=8, base=base)
+                    print(
+                        f"| {target.removesuffix('_app')} | {name} | {round_no} | {one['p50_ms']} "
+                        f"| {one['p95_ms']} | {eight['p50_ms']} | {eight['rps']} |",
+                        flush=True,
+                    )
+            finally:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(10)
     return 0
 
 
