@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +38,26 @@ def test_health_needs_no_key(api: Api) -> None:
     import os
 
     assert api.client.get("/api/health").headers["x-aerie-worker"] == str(os.getpid())
+
+
+def test_health_says_degraded_when_the_database_is_gone(
+    aerie_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe answers on the loop's own connection: with no database behind it, a 503 in a
+    moment (not a hang, not a 500), and the old app's probe says the same."""
+    from fastapi.testclient import TestClient
+
+    from aerie_app.api.app import create_api
+    from tests.conftest import reset_caches
+
+    monkeypatch.setenv("AERIE_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    reset_caches()
+    with TestClient(create_api(), raise_server_exceptions=False) as client:
+        for path in ("/api/health", "/health"):
+            response = client.get(path)
+            assert response.status_code == 503
+            assert response.json()["status"] == "degraded"
+            assert response.json()["database"] == "unreachable"
 
 
 def test_scopes(api: Api, make_key) -> None:
