@@ -25,6 +25,13 @@ $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	@rm -f $(VENV)/.dev-*; touch $@
 
+# Benchmark-only tools: cascadio (the converter bench/convert.py compares against), py-spy.
+BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt constraints.txt | sha1sum | cut -c1-12)
+
+$(BENCH_STAMP): $(DEV_STAMP) requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt -c constraints.txt
+	@rm -f $(VENV)/.bench-*; touch $@
+
 # The Khronos glTF validator every converted model passes before it is published (npm package,
 # installed with the venv's bun from the lock file).
 VALIDATOR := aerie_app/cad/gltf-validator
@@ -77,8 +84,14 @@ pytest: install-dev browser
 ## Every tier: format, lint, types, then unit + api + cad + e2e (+ pg when PostgreSQL answers).
 test: lint typecheck pytest
 
-bench: install-dev
+## Every benchmark (docs/benchmarks.md says what each measures). With no STEP corpus beside the
+## checkout (or AERIE_CORPUS_DIR), the CAD ones use the project's generated fixtures and say so.
+bench: install-dev $(BENCH_STAMP) browser
 	$(PY) bench/api.py
+	$(PY) bench/hotpath.py
+	$(PY) bench/floor.py
+	$(PY) bench/shop.py
+	$(PY) bench/ui.py
 	$(PY) bench/convert.py
 
 ## One backup archive (database snapshot, stored files, manifest) into the backup folder.

@@ -29,7 +29,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "step"
 
 
 # ----------------------------------------------------------------------------- children
@@ -225,11 +224,18 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     parser.add_argument(
-        "--corpus", type=Path, default=Path(os.environ.get("AERIE_CORPUS_DIR", DEFAULT_CORPUS))
+        "--corpus",
+        type=Path,
+        default=None,
+        help="folder of STEP files (default: AERIE_CORPUS_DIR, ../shared/corpus/step, else the "
+        "project's generated fixtures)",
     )
     parser.add_argument("--only", nargs="*", help="file names to include")
     args = parser.parse_args()
-    files = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in {".step", ".stp"})
+    from bench.corpus import step_files
+
+    files, source = step_files(args.corpus)
+    print(f"STEP files: {source}", file=sys.stderr)
     if args.only:
         files = [p for p in files if p.name in set(args.only)]
     rows = []

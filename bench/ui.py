@@ -29,7 +29,6 @@ import argparse
 import importlib.util
 import json
 import math
-import os
 import re
 import shutil
 import statistics
@@ -54,7 +53,6 @@ CHROMIUM_ARGS = [
     "--use-angle=swiftshader",
     "--enable-unsafe-swiftshader",
 ]
-CORPUS = Path(os.environ.get("AERIE_CORPUS_DIR", ROOT.parent / "shared" / "corpus" / "step"))
 # The board's debounce, read from its source (importing the page would import the whole UI).
 DEBOUNCE_MS = int(
     re.search(
@@ -647,7 +645,12 @@ def main() -> int:
     )
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=15, help="timed runs per metric")
-    parser.add_argument("--model", type=Path, default=None, help="default: largest corpus STEP")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="default: the largest corpus STEP (or generated fixture, with no corpus)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON (with every sample)")
     args = parser.parse_args()
 
@@ -662,12 +665,12 @@ def main() -> int:
         raise SystemExit("playwright is not installed: .venv/bin/pip install playwright") from None
     step = args.model
     if step is None:
-        found = sorted(
-            [*CORPUS.glob("*.step"), *CORPUS.glob("*.stp")], key=lambda p: p.stat().st_size
-        )
-        if not found:
-            raise SystemExit(f"no STEP files in {CORPUS} (set AERIE_CORPUS_DIR or --model)")
-        step = found[-1]
+        sys.path.insert(0, str(ROOT))
+        from bench.corpus import step_files
+
+        files, source = step_files()
+        step = max(files, key=lambda p: p.stat().st_size)
+        print(f"model: {step.name} ({source})", file=sys.stderr)
     if not step.exists():
         raise SystemExit(f"{step} does not exist")
 
