@@ -106,3 +106,20 @@ def size_label(sizes: list[float]) -> str:
     if sizes and all(is_inch_size(s) for s in sizes):
         return " × ".join(number(s / MM_PER_IN, 3) for s in sizes) + " in"
     return " × ".join(number(s, 1) for s in sizes) + " mm"
+
+
+# A model's box, wherever it is shown (part page, 3D viewer overlay, board): its own X × Y × Z in
+# the STEP file's axes, in that order, always with these decimals. assets/viewer.jsx writes the
+# same (DIMS_MM_PLACES / DIMS_IN_PLACES there); a test holds the two together.
+DIMS_MM_PLACES = 2
+DIMS_IN_PLACES = 3
+
+
+def model_dims_mm(dims: list[float]) -> str:
+    """``36.83 × 21.78 × 12.41 mm``: a model's box on its own axes."""
+    return " × ".join(f"{d:.{DIMS_MM_PLACES}f}" for d in dims) + " mm"
+
+
+def model_dims_in(dims: list[float]) -> str:
+    """``1.450 × 0.857 × 0.489 in``: the same box in inches."""
+    return " × ".join(f"{d / MM_PER_IN:.{DIMS_IN_PLACES}f}" for d in dims) + " in"

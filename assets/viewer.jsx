@@ -40,8 +40,12 @@ function frame(camera, controls, box) {
   controls.update();
 }
 
-const fmt = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-const inch = (v) => (v / 25.4).toFixed(2);
+// A model's box reads the same everywhere (aerie_app/units.py: model_dims_mm / model_dims_in):
+// its own X × Y × Z in the STEP file's axes, mm to DIMS_MM_PLACES decimals, inches to DIMS_IN_PLACES.
+const DIMS_MM_PLACES = 2;
+const DIMS_IN_PLACES = 3;
+const fmt = (v) => v.toFixed(DIMS_MM_PLACES);
+const inch = (v) => (v / 25.4).toFixed(DIMS_IN_PLACES);
 
 const reducedMotion = () =>
   typeof window !== "undefined" && window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -50,7 +54,7 @@ const reducedMotion = () =>
 // by the fit or the box (which describe the current model).
 const GHOST_COLOR = 0xff9f1c;
 
-export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px", label = "the part" }) {
+export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px", label = "the part", dimsMm = [] }) {
   const mountRef = useRef(null);
   const ctx = useRef({});
   const [state, setState] = useState("loading");
@@ -62,6 +66,11 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
   const [darkBg, setDarkBg] = useState(dark);
   const [ghostState, setGhostState] = useState("none");
   const [showGhost, setShowGhost] = useState(true);
+  // The facts' box when the page has it (exactly what the facts panel says), else the mesh's.
+  const shown =
+    dims && Array.isArray(dimsMm) && dimsMm.length === 3
+      ? { x: Number(dimsMm[0]), y: Number(dimsMm[1]), z: Number(dimsMm[2]) }
+      : dims;
 
   useEffect(() => {
     const mount = mountRef.current;
@@ -133,8 +142,9 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
         scene.add(edgeGroup);
         ctx.current = { ...ctx.current, model, box, helper, edgeGroup };
         frame(camera, controls, box);
-        // glTF is in metres; the shop thinks in millimetres.
-        setDims({ x: size.x * 1000, y: size.y * 1000, z: size.z * 1000 });
+        // glTF is in metres and Y-up; the STEP model (and everything else Aerie shows) is in
+        // millimetres and Z-up: its Y is glTF's Z, its Z is glTF's Y.
+        setDims({ x: size.x * 1000, y: size.z * 1000, z: size.y * 1000 });
         setState("ready");
       },
       undefined,
@@ -212,13 +222,13 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
     if (!renderer) return;
     const text =
       state === "ready" && dims
-        ? `3D model of ${label}: ${fmt(dims.x)} × ${fmt(dims.y)} × ${fmt(dims.z)} mm` +
+        ? `3D model of ${label}: ${fmt(shown.x)} × ${fmt(shown.y)} × ${fmt(shown.z)} mm` +
           (ghostState === "ready" && showGhost ? ", with the previous revision shown in orange" : "")
         : state === "error"
           ? `3D model of ${label} could not be shown`
           : `3D model of ${label}, loading`;
     renderer.domElement.setAttribute("aria-label", text);
-  }, [state, dims, label, ghostState, showGhost]);
+  }, [state, dims, shown, label, ghostState, showGhost]);
 
   useEffect(() => {
     const { scene } = ctx.current;
@@ -305,7 +315,7 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
       </div>
       {dims && showBox && (
         <div data-testid="viewer-dims" style={{ position: "absolute", bottom: 8, left: 8, ...BUTTON, cursor: "default" }}>
-          {fmt(dims.x)} × {fmt(dims.y)} × {fmt(dims.z)} mm ({inch(dims.x)} × {inch(dims.y)} × {inch(dims.z)} in)
+          {fmt(shown.x)} × {fmt(shown.y)} × {fmt(shown.z)} mm ({inch(shown.x)} × {inch(shown.y)} × {inch(shown.z)} in)
         </div>
       )}
     </div>

@@ -18,6 +18,8 @@ class AerieViewer(rx.NoSSRComponent):
     dark: rx.Var[bool]
     height: rx.Var[str]
     label: rx.Var[str]  # the part's name, for the canvas's text alternative
+    # The model's box in its own (STEP) axes, mm, from its geometry facts; [] = measure the mesh.
+    dims_mm: rx.Var[list[float]]
 
 
 viewer = AerieViewer.create

@@ -36,6 +36,7 @@ def model_panel() -> rx.Component:
                     dark=True,
                     height="min(60vh, 460px)",
                     label=s.title,
+                    dims_mm=s.model_dims,
                 ),
                 rx.text("3D preview is off (Settings).", color_scheme="gray"),
             ),

@@ -15,6 +15,7 @@ from aerie_app.services.partquery import PartQuery
 from aerie_app.services.shop import machines as shop_machines
 from aerie_app.state.auth import AuthState
 from aerie_app.state.live import LiveMixin
+from aerie_app.units import model_dims_mm
 
 PAGE_SIZE = 50
 TYPE_LABEL = {"cnc": "CNC", "hand": "HAND FAB", "misc": "MISC"}
@@ -33,10 +34,10 @@ COLUMN_SORT = "__column__"
 
 
 def _stock(geometry: dict[str, Any] | None) -> str:
+    """The model's box as the part page and the viewer show it: X × Y × Z, same decimals."""
     if not geometry or not geometry.get("stockMm"):
         return ""
-    dims = sorted((v for v in geometry["stockMm"] if v is not None), reverse=True)
-    return " × ".join(f"{v:.1f}" if v < 100 else f"{v:.0f}" for v in dims) + " mm"
+    return model_dims_mm([v for v in geometry["stockMm"] if v is not None])
 
 
 def _days(claimed: str | None) -> str:

@@ -17,6 +17,7 @@ from aerie_app.services import conversions, files, parts
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import to_row
 from aerie_app.state.live import LiveMixin
+from aerie_app.units import model_dims_in, model_dims_mm
 
 FIELDS = [
     ("Part ID", "partId"),
@@ -41,8 +42,8 @@ def _facts(facts: dict[str, Any] | None, mass: float | None) -> list[dict[str, s
     size = facts.get("bbox_mm") or {}
     dims = [size.get(a, 0.0) for a in "xyz"]
     out = [
-        {"k": "Stock size", "v": " × ".join(f"{d:.2f}" for d in dims) + " mm"},
-        {"k": "", "v": " × ".join(f"{d / 25.4:.3f}" for d in dims) + " in"},
+        {"k": "Stock size", "v": model_dims_mm(dims)},
+        {"k": "", "v": model_dims_in(dims)},
         {"k": "Volume", "v": f"{facts.get('volume_mm3', 0) / 1000:.2f} cm³"},
         {"k": "Surface area", "v": f"{facts.get('surface_area_mm2', 0) / 100:.1f} cm²"},
         {"k": "Solids / faces", "v": f"{facts.get('solids', 0)} / {facts.get('faces', 0)}"},
@@ -90,6 +91,9 @@ class DetailState(LiveMixin, rx.State):
     conversion: str = ""
     conversion_error: str = ""
     model_url: str = ""
+    # The model's box in its own axes (mm), from its geometry facts: what the viewer's overlay
+    # shows, so it reads exactly as the facts panel does ([] when unknown).
+    model_dims: list[float] = []
     # The previous revision's model when the last upload changed the geometry ("" otherwise).
     ghost_url: str = ""
     pdf_url: str = ""
@@ -192,6 +196,8 @@ class DetailState(LiveMixin, rx.State):
             if current and current.kind == "pdf"
             else ""
         )
+        box = ((current.facts or {}).get("bbox_mm") or {}) if ready and current else {}
+        self.model_dims = [float(box[a]) for a in "xyz"] if all(a in box for a in "xyz") else []
         self.facts = _facts(
             current.facts if ready and current else None,
             public["geometry"]["massG"] if public["geometry"] else None,

@@ -92,12 +92,18 @@ def test_create_upload_view_and_finish(page: Any, server: Server, shot: Any, ste
     shot("add-dialog-converted")
     page.keyboard.press("Escape")
     expect(row(page, name)).to_be_visible()
+    expect(row(page, name)).to_contain_text("50.00 × 30.00 × 40.00 mm")  # the board's stock column
     row(page, name).locator(".part-name").click()
     viewer = page.locator("[data-testid=aerie-viewer]")
     expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
     time.sleep(1)
     assert page.evaluate(PIXELS_JS) > 20, "the viewer canvas is blank"
-    expect(page.locator("[data-testid=viewer-dims]")).to_contain_text("mm")
+    # One set of axes: the overlay reads the model's own X × Y × Z exactly as the facts panel
+    # does (the bracket is 50 wide, 30 deep, 40 tall in its STEP file; glTF is Y-up).
+    box = "50.00 × 30.00 × 40.00 mm"
+    expect(page.locator("#facts")).to_contain_text(box)
+    expect(page.locator("[data-testid=viewer-dims]")).to_contain_text(box)
+    expect(page.locator("[data-testid=viewer-dims]")).to_contain_text("1.969 × 1.181 × 1.575 in")
     expect(page.locator("#facts")).to_contain_text("Estimated mass")
     shot("detail-viewer")
     page.locator("[data-testid=viewer-wire]").click()

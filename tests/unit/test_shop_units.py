@@ -92,3 +92,29 @@ def test_fractions_roundtrip(thirty_seconds: int) -> None:
 def test_parse_never_raises(text: str) -> None:
     result = parse_length_mm(text)
     assert result is None or result > 0
+
+
+def test_a_models_box_reads_the_same_everywhere() -> None:
+    """Part page, board and 3D viewer: the model's own X × Y × Z, in order, fixed decimals."""
+    import re
+    from pathlib import Path
+
+    from aerie_app.state.board import _stock
+    from aerie_app.state.part import _facts
+    from aerie_app.units import DIMS_IN_PLACES, DIMS_MM_PLACES, model_dims_in, model_dims_mm
+
+    box = {"x": 36.834, "y": 21.776, "z": 12.409}
+    assert model_dims_mm([36.834, 21.776, 12.409]) == "36.83 × 21.78 × 12.41 mm"
+    assert model_dims_in([36.834, 21.776, 12.409]) == "1.450 × 0.857 × 0.489 in"
+    facts = {row["k"]: row["v"] for row in _facts({"bbox_mm": box}, None)}
+    assert facts["Stock size"] == "36.83 × 21.78 × 12.41 mm"
+    # The board keeps the model's order (no longer longest first) and the same decimals.
+    assert _stock({"stockMm": [36.834, 21.776, 12.409]}) == "36.83 × 21.78 × 12.41 mm"
+    assert _stock({"stockMm": [300.0, 300.0, 4.0]}) == "300.00 × 300.00 × 4.00 mm"
+    assert _stock(None) == ""
+    # The viewer (JavaScript) formats with the same decimals.
+    viewer = (Path(__file__).resolve().parents[2] / "assets" / "viewer.jsx").read_text()
+    assert re.search(rf"const DIMS_MM_PLACES = {DIMS_MM_PLACES};", viewer)
+    assert re.search(rf"const DIMS_IN_PLACES = {DIMS_IN_PLACES};", viewer)
+    # ...and turns glTF's Y-up box back into the model's Z-up axes (its Y is glTF's Z).
+    assert "y: size.z * 1000, z: size.y * 1000" in viewer
