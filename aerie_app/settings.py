@@ -62,8 +62,10 @@ class Settings(BaseSettings):
     )
     conversion_prewarm: bool = Field(
         True,
-        description="Keep one pre-started converter process per server worker (~400 MB RSS while "
-        "idle) so a job skips the ~1.3 s Python/OCP start-up; every job still runs in its own process.",
+        description="Keep one pre-started converter process per server worker, from server start "
+        "on (~400 MB RSS while idle; replaced after 10 min idle) so a job, the first after a "
+        "restart included, skips the ~1.3 s Python/OCP start-up; every job still runs in its own "
+        "process.",
     )
     workers: int = Field(
         0,

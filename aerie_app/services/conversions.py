@@ -268,6 +268,21 @@ def requeue(session: Session, part_id: int) -> PartFile:
     return row
 
 
+def keep_spare_ready() -> bool:
+    """One pre-started converter waits in this process from server start on, and again after
+    each job or expiry (``AERIE_CONVERSION_PREWARM``): the first upload after a restart or a
+    quiet spell is not a cold start. True when a spare was started just now."""
+    if not get_settings().conversion_prewarm:
+        return False
+    from aerie_app.cad import worker
+
+    if not worker.PREWARM:
+        return False
+    before = len(worker.pool)
+    worker.pool.replenish(get_settings().conversion_memory_mb, 1)
+    return len(worker.pool) > before
+
+
 class Poller:
     """A daemon thread that keeps this process's pool fed from the database queue."""
 
@@ -285,6 +300,7 @@ class Poller:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                keep_spare_ready()
                 with session_scope() as session:
                     recover(session)
                 queue.kick()

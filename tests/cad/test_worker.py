@@ -554,3 +554,37 @@ def test_a_model_the_validator_rejects_is_a_failed_conversion(
     assert message == (
         "The converted model is not valid glTF: INVALID_INDEX: Index must be a non-negative integer."
     )
+
+
+def test_a_spare_waits_from_server_start_and_the_first_upload_is_not_cold(
+    steps: Path, tmp_path: Path, fresh_pool: WarmPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The conversion poller's first tick (at server start) starts one spare and keeps one."""
+    from aerie_app.services import conversions
+    from aerie_app.settings import get_settings
+
+    monkeypatch.setenv("AERIE_CONVERSION_MEMORY_MB", str(MEMORY_MB))
+    get_settings.cache_clear()
+    try:
+        assert conversions.keep_spare_ready() is True  # server start: one spare, importing
+        assert conversions.keep_spare_ready() is False  # the next tick: one is enough
+        assert len(fresh_pool) == 1
+        assert fresh_pool.wait_ready(MEMORY_MB, timeout_s=60)
+        first = run_conversion_job(
+            steps / "bent_bracket.step",
+            tmp_path / "a",
+            timeout_s=TIMEOUT_S,
+            memory_mb=MEMORY_MB,
+            thumbnail=False,
+            spares=1,
+        )
+        assert first.worker == "spare" and "import" not in first.timings_s
+        assert conversions.keep_spare_ready() is False  # the job already started the next one
+        assert len(fresh_pool) == 1
+
+        monkeypatch.setenv("AERIE_CONVERSION_PREWARM", "false")
+        get_settings.cache_clear()
+        fresh_pool.shutdown()
+        assert conversions.keep_spare_ready() is False and len(fresh_pool) == 0
+    finally:
+        get_settings.cache_clear()
