@@ -54,7 +54,7 @@ const reducedMotion = () =>
 // by the fit or the box (which describe the current model).
 const GHOST_COLOR = 0xff9f1c;
 
-export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px", label = "the part", dimsMm = [] }) {
+export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px", label = "the part", dimsMm = [], poster = "" }) {
   const mountRef = useRef(null);
   const ctx = useRef({});
   const [state, setState] = useState("loading");
@@ -66,6 +66,9 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
   const [darkBg, setDarkBg] = useState(dark);
   const [ghostState, setGhostState] = useState("none");
   const [showGhost, setShowGhost] = useState(true);
+  // The server-rendered thumbnail stands in the model's place until its first frame is drawn.
+  const [posterOk, setPosterOk] = useState(true);
+  useEffect(() => setPosterOk(true), [poster]);
   // The facts' box when the page has it (exactly what the facts panel says), else the mesh's.
   const shown =
     dims && Array.isArray(dimsMm) && dimsMm.length === 3
@@ -282,8 +285,27 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
       style={{ position: "relative", width: "100%", height, borderRadius: "12px", overflow: "hidden" }}
     >
       <div ref={mountRef} style={{ position: "absolute", inset: 0 }} />
+      {state === "loading" && poster && posterOk && (
+        <img
+          src={poster}
+          alt=""
+          data-testid="viewer-poster"
+          onError={() => setPosterOk(false)}
+          style={{ position: "absolute", inset: 0, width: "100%", height: "100%", objectFit: "contain", pointerEvents: "none" }}
+        />
+      )}
       {state === "loading" && (
-        <div role="status" style={{ position: "absolute", inset: 0, display: "grid", placeItems: "center", color: "#bbb" }}>
+        <div
+          role="status"
+          style={{
+            position: "absolute",
+            inset: 0,
+            display: "grid",
+            placeItems: poster && posterOk ? "end center" : "center",
+            padding: "12px",
+            color: "#bbb",
+          }}
+        >
           Loading model…
         </div>
       )}

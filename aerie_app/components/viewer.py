@@ -20,6 +20,8 @@ class AerieViewer(rx.NoSSRComponent):
     label: rx.Var[str]  # the part's name, for the canvas's text alternative
     # The model's box in its own (STEP) axes, mm, from its geometry facts; [] = measure the mesh.
     dims_mm: rx.Var[list[float]]
+    # The model's thumbnail, shown in its place while the model loads ("" for none).
+    poster: rx.Var[str]
 
 
 viewer = AerieViewer.create

@@ -37,6 +37,7 @@ def model_panel() -> rx.Component:
                     height="min(60vh, 460px)",
                     label=s.title,
                     dims_mm=s.model_dims,
+                    poster=s.thumb_url,
                 ),
                 rx.text("3D preview is off (Settings).", color_scheme="gray"),
             ),

@@ -94,6 +94,8 @@ class DetailState(LiveMixin, rx.State):
     # The model's box in its own axes (mm), from its geometry facts: what the viewer's overlay
     # shows, so it reads exactly as the facts panel does ([] when unknown).
     model_dims: list[float] = []
+    # Its server-rendered thumbnail: what the viewer shows until the model's first frame.
+    thumb_url: str = ""
     # The previous revision's model when the last upload changed the geometry ("" otherwise).
     ghost_url: str = ""
     pdf_url: str = ""
@@ -191,6 +193,9 @@ class DetailState(LiveMixin, rx.State):
             f"/api/parts/{pid}/model?v={current.sha256[:12]}" if ready and current else ""
         )
         self.ghost_url = _ghost_url(pid, current, revs) if ready else ""
+        self.thumb_url = (
+            f"/api/parts/{pid}/thumbnail?v={current.sha256[:12]}" if ready and current else ""
+        )
         self.pdf_url = (
             f"/api/parts/{pid}/file?v={current.sha256[:12]}"
             if current and current.kind == "pdf"

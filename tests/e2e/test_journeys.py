@@ -251,3 +251,31 @@ def test_side_panel_shows_the_detail_beside_the_board(page: Any, server: Server)
     page.locator("#panel-close").click()
     expect(panel).to_have_count(0)
     assert page.url.rstrip("/") == server.url
+
+
+def test_the_thumbnail_stands_in_until_the_model_is_drawn(
+    page: Any, server: Server, steps: Path
+) -> None:
+    """Opening a part shows its server-rendered thumbnail at once in the viewer's place; the
+    model replaces it when its first frame is drawn (the model's download is held back here)."""
+    part = create_via_api(server, name=unique("Poster plate"))
+    upload_via_api(server, part["id"], steps / "plate_with_holes.step")
+    sign_in(page, server)
+    held: list[Any] = []  # the model's request, held back (a phone on the shop's Wi-Fi)
+    page.route("**/api/parts/*/model*", lambda route: held.append(route))
+    page.goto(f"{server.url}/parts/{part['id']}")
+    poster = page.locator("[data-testid=viewer-poster]")
+    expect(poster).to_be_visible(timeout=30_000)
+    assert "/thumbnail" in (poster.get_attribute("src") or "")
+    assert page.evaluate(
+        "() => { const i = document.querySelector('[data-testid=viewer-poster]');"
+        " return i.complete && i.naturalWidth > 0; }"
+    ), "the thumbnail did not load"
+    viewer = page.locator("[data-testid=aerie-viewer]")
+    expect(viewer).to_have_attribute("data-state", "loading")
+    assert held, "the viewer did not ask for the model"
+    for route in held:
+        route.continue_()
+    expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
+    expect(poster).to_have_count(0)
+    expect(page.locator("[data-testid=viewer-dims]")).to_contain_text("120.00 × 80.00 × 6.00 mm")
