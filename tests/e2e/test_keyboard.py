@@ -195,5 +195,7 @@ def test_add_a_part_with_a_step_file_and_view_it_with_the_keyboard(
     expect(page.locator("[data-testid=viewer-wire]")).to_have_attribute("aria-pressed", "true")
     canvas = page.locator("[data-testid=viewer-canvas]")
     expect(canvas).to_have_attribute("role", "img")
-    expect(canvas).to_have_attribute("aria-label", f"3D model of {name}: 50.0 × 40.0 × 30.0 mm")
+    # The model's own X × Y × Z (its STEP axes), as the facts panel says it: 50 wide, 30 deep,
+    # 40 tall (before issue 14 this read glTF's Y-up box, "50.0 × 40.0 × 30.0").
+    expect(canvas).to_have_attribute("aria-label", f"3D model of {name}: 50.00 × 30.00 × 40.00 mm")
     tab_to(page, "[data-testid=viewer-canvas]", back=True)
