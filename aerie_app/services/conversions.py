@@ -234,17 +234,22 @@ def recover(session: Session) -> int:
     worker restarting never steals a job another live worker is still running.
     """
     stale = utcnow() - timedelta(seconds=get_settings().conversion_timeout_s + 60)
+    abandoned = sa.and_(
+        col(PartFile.conversion_status) == ConversionStatus.RUNNING.value,
+        sa.or_(
+            col(PartFile.conversion_started_at).is_(None),
+            col(PartFile.conversion_started_at) < stale,
+        ),
+    )
+    # Every poller tick asks; almost always the answer is no. Reading first keeps an idle server
+    # from taking SQLite's write lock every few seconds in every worker (which sent API writes
+    # that met it to a thread, see api/writes.py).
+    if session.exec(select(PartFile.id).where(abandoned).limit(1)).first() is None:
+        session.rollback()
+        return 0
     begin_write(session)
     result = session.execute(
-        sa.update(PartFile)
-        .where(
-            col(PartFile.conversion_status) == ConversionStatus.RUNNING.value,
-            sa.or_(
-                col(PartFile.conversion_started_at).is_(None),
-                col(PartFile.conversion_started_at) < stale,
-            ),
-        )
-        .values(conversion_status=ConversionStatus.QUEUED.value)
+        sa.update(PartFile).where(abandoned).values(conversion_status=ConversionStatus.QUEUED.value)
     )
     session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
