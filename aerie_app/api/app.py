@@ -78,6 +78,7 @@ class WorkerHeader:
 
 def create_api() -> FastAPI:
     from aerie_app.api import (
+        routes_actions,
         routes_admin,
         routes_drawings,
         routes_files,
@@ -127,6 +128,7 @@ def create_api() -> FastAPI:
         return JSONResponse({"error": "Internal error"}, status_code=500)
 
     api.include_router(routes_parts.router)
+    api.include_router(routes_actions.router)
     api.include_router(routes_files.router)
     api.include_router(routes_admin.router)
     api.include_router(routes_drawings.router)

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from aerie_app.api.deps import Reader, SessionDep
-from aerie_app.api.routes_parts import _id
+from aerie_app.api.routes_parts import path_id
 from aerie_app.errors import Unprocessable
 from aerie_app.schemas import iso
 from aerie_app.services import drawings, files
@@ -44,7 +44,7 @@ def drawing(
     refresh: bool = False,
     download: bool = False,
 ) -> Response:
-    pid = _id(part_id)
+    pid = path_id(part_id)
     status = drawings.request_drawing(session, pid, refresh=refresh)
     if status.state is DrawingState.PENDING:
         return _pending(pid, status)
@@ -65,7 +65,7 @@ def drawing(
     summary="The drawing's state (none, pending, ready, failed) without starting an export",
 )
 def drawing_status(session: SessionDep, _: Reader, part_id: str) -> dict[str, Any]:
-    status = drawings.drawing_status(session, _id(part_id))
+    status = drawings.drawing_status(session, path_id(part_id))
     body: dict[str, Any] = {"status": status.state.value, "error": None, "file": None}
     if status.error is not None:
         body["error"] = status.error.message

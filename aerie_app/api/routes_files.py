@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from aerie_app.api.boundary import parse_id
 from aerie_app.api.deps import Reader, SessionDep, Writer
-from aerie_app.api.routes_parts import _id
+from aerie_app.api.routes_parts import path_id
 from aerie_app.errors import BadRequest, ConversionFailed, InvalidFile, NotFound, TooLarge
 from aerie_app.models import ConversionStatus
 from aerie_app.schemas import iso
@@ -32,7 +32,7 @@ MAX_VIEW_BYTES = 5 * 1024 * 1024
 async def upload(
     request: Request, session: SessionDep, principal: Writer, part_id: str
 ) -> JSONResponse:
-    pid = _id(part_id)
+    pid = path_id(part_id)
     parts.get_part(session, pid)
     form = await request.form(max_files=1, max_fields=10, max_part_size=1024 * 1024)
     upload_file = form.get("file")
@@ -62,7 +62,7 @@ async def upload(
 
 
 def _send(session: SessionDep, part_id: str, *, inline: bool) -> FileResponse:
-    row = files.require_current(session, _id(part_id))
+    row = files.require_current(session, path_id(part_id))
     return FileResponse(
         files.blob_for(row),
         media_type=files.media_type(row),
@@ -83,12 +83,12 @@ def inline_file(session: SessionDep, _: Reader, part_id: str) -> FileResponse:
 
 @router.get("/{part_id}/files", summary="Every revision of the part's file, newest first")
 def list_revisions(session: SessionDep, _: Reader, part_id: str) -> dict[str, Any]:
-    return {"files": [files.file_public(r) for r in files.revisions(session, _id(part_id))]}
+    return {"files": [files.file_public(r) for r in files.revisions(session, path_id(part_id))]}
 
 
 @router.get("/{part_id}/files/{file_id}/download", summary="Download one revision")
 def download_revision(session: SessionDep, _: Reader, part_id: str, file_id: str) -> FileResponse:
-    pid = _id(part_id)
+    pid = path_id(part_id)
     row = files.get_revision(session, pid, parse_id(file_id, "File not found"))
     return FileResponse(
         files.blob_for(row), media_type=files.media_type(row), filename=row.display_name
@@ -96,7 +96,7 @@ def download_revision(session: SessionDep, _: Reader, part_id: str, file_id: str
 
 
 def _model_row(session: SessionDep, part_id: str) -> Any:
-    row = files.require_current(session, _id(part_id))
+    row = files.require_current(session, path_id(part_id))
     if row.kind != "step":
         raise NotFound("This part's file is not a 3D model", {"kind": row.kind})
     return row
@@ -164,7 +164,7 @@ def model(session: SessionDep, _: Reader, part_id: str) -> Response:
     response_model=None,
 )
 def revision_model(session: SessionDep, _: Reader, part_id: str, file_id: str) -> Response:
-    row = files.get_revision(session, _id(part_id), parse_id(file_id, "File not found"))
+    row = files.get_revision(session, path_id(part_id), parse_id(file_id, "File not found"))
     if row.kind != "step":
         raise NotFound("This revision is not a 3D model", {"kind": row.kind})
     return _serve_converted(
@@ -184,7 +184,7 @@ def conversion_status(session: SessionDep, _: Reader, part_id: str) -> dict[str,
 
 @router.post("/{part_id}/convert", status_code=202, summary="Convert the current STEP again")
 def reconvert(session: SessionDep, _: Writer, part_id: str) -> dict[str, Any]:
-    row = conversions.requeue(session, _id(part_id))
+    row = conversions.requeue(session, path_id(part_id))
     conversions.queue.kick()
     return files.conversion_public(row) or {}
 
@@ -226,7 +226,7 @@ def _views_manifest(session: SessionDep, pid: int) -> dict[str, Any] | None:
 
 @router.get("/{part_id}/views", summary="Manifest of preview images (old client)")
 def views(session: SessionDep, _: Reader, part_id: str) -> dict[str, Any]:
-    pid = _id(part_id)
+    pid = path_id(part_id)
     parts.get_part(session, pid)
     return {"views": _views_manifest(session, pid)}
 
@@ -235,7 +235,7 @@ def views(session: SessionDep, _: Reader, part_id: str) -> dict[str, Any]:
 async def upload_views(
     request: Request, session: SessionDep, _: Writer, part_id: str
 ) -> dict[str, Any]:
-    pid = _id(part_id)
+    pid = path_id(part_id)
     parts.get_part(session, pid)
     form = await request.form(max_files=8, max_fields=20, max_part_size=1024 * 1024)
     stored = 0
@@ -257,7 +257,7 @@ async def upload_views(
 
 @router.get("/{part_id}/views/{index}", summary="One preview PNG", response_model=None)
 def view_image(session: SessionDep, _: Reader, part_id: str, index: str) -> FileResponse:
-    pid = _id(part_id)
+    pid = path_id(part_id)
     parts.get_part(session, pid)
     if not re.fullmatch(r"[0-7]", index):
         raise NotFound("View not found")

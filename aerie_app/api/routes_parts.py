@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -29,7 +28,6 @@ from aerie_app.services import keys, listcache, partjson, partquery, parts, stat
 from aerie_app.services.keys import Principal
 from aerie_app.services.partquery import PartQuery
 from aerie_app.units import parse_length_mm
-from aerie_app.workflow import Action
 
 router = APIRouter(prefix="/api/parts", tags=["parts"])
 
@@ -51,12 +49,12 @@ Limit = Annotated[int | None, Query(ge=0, le=100_000, description="Page size; no
 Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
 
 
-def _id(part_id: str) -> int:
+def path_id(part_id: str) -> int:
     """Path ids are parsed here so that ``/api/parts/abc`` is a 404, as for any unknown part."""
     return parse_id(part_id, "Part not found")
 
 
-def _expected_version(if_match: str | None, body: dict[str, Any] | None) -> int | None:
+def expected_version_from(if_match: str | None, body: dict[str, Any] | None) -> int | None:
     raw: Any = None
     if body and "version" in body:
         raw = body["version"]
@@ -71,14 +69,14 @@ def _expected_version(if_match: str | None, body: dict[str, Any] | None) -> int 
     return raw
 
 
-def _actor(principal: Principal, body: dict[str, Any] | None, user: str | None) -> str:
+def acting_person(principal: Principal, body: dict[str, Any] | None, user: str | None) -> str:
     person = user or (body or {}).get("actor")
     if isinstance(person, str) and person.strip():
         return f"{person.strip()[:100]} (key: {principal.name})"
     return principal.name
 
 
-def _part_response(part: Any, status_code: int = 200) -> Response:
+def part_response(part: Any, status_code: int = 200) -> Response:
     # orjson, as the list's cached fragments are: the same JSON, a fifth of stdlib json's time.
     return Response(
         orjson.dumps(part_public(part)),
@@ -268,9 +266,9 @@ async def create_part(
     x_aerie_user: Annotated[str | None, Header()] = None,
 ) -> Response:
     data = normalize_part_input(body, partial=False)
-    actor = _actor(principal, body, x_aerie_user)
+    actor = acting_person(principal, body, x_aerie_user)
     part = await run_write(lambda session: parts.create_part(session, data=data, actor=actor))
-    return _part_response(part, 201)
+    return part_response(part, 201)
 
 
 def _cached(session: SessionDep, name: str, compute: Any) -> Response:
@@ -330,12 +328,12 @@ def wipe(session: SessionDep, principal: Admin, body: ActionBody = None) -> dict
 @router.get("/{part_id}", summary="Get one part")
 async def get_part(_: Reader, part_id: str) -> Response:
     # The hottest read: one primary-key lookup, done on the loop (see db.loop_session).
-    pid = _id(part_id)
+    pid = path_id(part_id)
     with loop_session() as session:
         row = partquery.row_by_id(session, pid)
     if row is None:
         raise NotFound("Part not found", {"id": pid})
-    return _part_response(row)
+    return part_response(row)
 
 
 @router.put("/{part_id}", summary="Edit a part (status changes follow the workflow)")
@@ -346,15 +344,15 @@ async def update_part(
     if_match: Annotated[str | None, Header()] = None,
     x_aerie_user: Annotated[str | None, Header()] = None,
 ) -> Response:
-    pid = _id(part_id)
+    pid = path_id(part_id)
     try:
         data = normalize_part_input(body, partial=True)
     except AerieError:
         with loop_session() as session:
             parts.get_part(session, pid)  # an unknown part is a 404 whatever the body holds
         raise
-    actor = _actor(principal, body, x_aerie_user)
-    expected = _expected_version(if_match, body)
+    actor = acting_person(principal, body, x_aerie_user)
+    expected = expected_version_from(if_match, body)
     part = await run_write(
         lambda session: parts.update_part(
             session, pid, data=data, actor=actor, expected_version=expected
@@ -362,159 +360,17 @@ async def update_part(
         # An edit that also moves the part commits twice (edit, then the workflow action).
         on_loop=not (data.get("_status") or data.get("_category")),
     )
-    return _part_response(part)
+    return part_response(part)
 
 
 @router.delete("/{part_id}", summary="Delete a part and its files")
 async def delete_part(principal: Writer, part_id: str) -> dict[str, str]:
-    pid = _id(part_id)
+    pid = path_id(part_id)
     await run_write(lambda session: parts.delete_part(session, pid, actor=principal.name))
     return {"message": "Part deleted successfully"}
 
 
 @router.get("/{part_id}/events", summary="The part's timeline, newest first")
 def part_events(session: SessionDep, _: Reader, part_id: str) -> dict[str, Any]:
-    events = parts.list_events(session, _id(part_id))
+    events = parts.list_events(session, path_id(part_id))
     return {"events": [parts.event_public(e) for e in events]}
-
-
-def _text(body: dict[str, Any] | None, *keys_: str) -> str | None:
-    for key in keys_:
-        value = (body or {}).get(key)
-        if isinstance(value, str):
-            return value
-        if value is not None:
-            raise ValidationFailed(key, f"{key} must be text")
-    return None
-
-
-def _info(body: dict[str, Any] | None) -> dict[str, Any] | None:
-    from aerie_app.schemas import _misc_info
-
-    raw = (body or {}).get("miscInfo", (body or {}).get("misc_info"))
-    return _misc_info(raw)
-
-
-def _quantity(body: dict[str, Any] | None) -> int | None:
-    raw = (body or {}).get("quantity")
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise ValidationFailed("quantity", "quantity must be a whole number")
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed("quantity", "quantity must be a whole number") from None
-
-
-async def _act(
-    principal: Principal,
-    part_id: str,
-    action: Action,
-    body: dict[str, Any] | None,
-    if_match: str | None,
-    user: str | None,
-    **kwargs: Any,
-) -> Response:
-    pid = _id(part_id)
-    actor = _actor(principal, body, user)
-    expected = _expected_version(if_match, body)
-    part = await run_write(
-        lambda session: parts.perform(
-            session, pid, action, actor=actor, expected_version=expected, **kwargs
-        )
-    )
-    return _part_response(part)
-
-
-IfMatch = Annotated[str | None, Header()]
-User = Annotated[str | None, Header(alias="X-Aerie-User")]
-
-
-def _approve_args(body: dict[str, Any] | None) -> dict[str, Any]:
-    confirm = (body or {}).get("confirmNoFit", False)
-    if not isinstance(confirm, bool):
-        raise ValidationFailed("confirmNoFit", "confirmNoFit must be true or false")
-    return {"reviewer": _text(body, "reviewer"), "fields": _info(body), "confirm_no_fit": confirm}
-
-
-def _assign_args(body: dict[str, Any] | None) -> dict[str, Any]:
-    name = _text(body, "assigned", "name")
-    if not name or not name.strip():
-        raise ValidationFailed("assigned", "assigned (the person's name) is required")
-    return {"name": name}
-
-
-def _complete_args(body: dict[str, Any] | None) -> dict[str, Any]:
-    info = _info(body) or {}
-    # The old client sent the storage location inside miscInfo.
-    stored = info.pop("storage") if isinstance(info.get("storage"), str) else None
-    return {
-        "quantity": _quantity(body),
-        "storage_location": _text(body, "storage") or stored,
-        "fields": info,
-    }
-
-
-# path, action, summary, how the body becomes the action's arguments
-ACTION_ROUTES: list[tuple[str, Action, str, Callable[[dict[str, Any] | None], dict[str, Any]]]] = [
-    (
-        "approve",
-        Action.APPROVE,
-        "Review → the type's queue (reviewer, custom fields; confirmNoFit for a part that fits "
-        "no machine)",
-        _approve_args,
-    ),
-    (
-        "assign",
-        Action.ASSIGN,
-        "Claim a part for someone (409 if someone else has it)",
-        _assign_args,
-    ),
-    (
-        "start",
-        Action.START,
-        "Mark work as started (optionally crediting a maker)",
-        lambda body: {"name": _text(body, "assigned", "name")},
-    ),
-    (
-        "unclaim",
-        Action.UNCLAIM,
-        "Give a part back (optional storage location)",
-        lambda body: {"storage_location": _text(body, "storage")},
-    ),
-    ("complete", Action.COMPLETE, "Complete all or `quantity` pieces", _complete_args),
-    ("revert", Action.REVERT, "Completed → back to its type's queue", lambda body: {}),
-    (
-        "mark-incorrect",
-        Action.MARK_INCORRECT,
-        "Flag a completed part as made incorrectly",
-        lambda body: {},
-    ),
-    ("mark-correct", Action.MARK_CORRECT, "Clear the made-incorrectly flag", lambda body: {}),
-]
-
-
-def _register(
-    path: str,
-    action: Action,
-    summary: str,
-    arguments: Callable[[dict[str, Any] | None], dict[str, Any]],
-) -> None:
-    """One POST route per workflow action; all share auth, versioning and the error shape."""
-
-    async def endpoint(
-        p: Writer,
-        part_id: str,
-        body: ActionBody = None,
-        if_match: IfMatch = None,
-        user: User = None,
-    ) -> Response:
-        return await _act(p, part_id, action, body, if_match, user, **arguments(body))
-
-    endpoint.__name__ = endpoint.__qualname__ = f"action_{action.value}"
-    router.post(f"/{{part_id}}/{path}", summary=summary)(endpoint)
-
-
-for _route in ACTION_ROUTES:
-    _register(*_route)
