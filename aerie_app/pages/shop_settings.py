@@ -257,24 +257,24 @@ def row_buttons(kind: str, row: rx.Var, name: rx.Var) -> rx.Component:
     )
 
 
+def _card_title(title: str, add_label: str, on_add: Any, add_id: str) -> rx.Component:
+    """A settings card's heading, with its Add button for admins."""
+    return rx.hstack(
+        rx.heading(title, size="4"),
+        rx.spacer(),
+        rx.cond(
+            AuthState.is_admin,
+            rx.button(rx.icon("plus", size=14), add_label, on_click=on_add, id=add_id),
+        ),
+        width="100%",
+        align="center",
+    )
+
+
 def machines_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.hstack(
-                rx.heading("Machines", size="4"),
-                rx.spacer(),
-                rx.cond(
-                    AuthState.is_admin,
-                    rx.button(
-                        rx.icon("plus", size=14),
-                        "Add machine",
-                        on_click=S.new_machine,
-                        id="add-machine",
-                    ),
-                ),
-                width="100%",
-                align="center",
-            ),
+            _card_title("Machines", "Add machine", S.new_machine, "add-machine"),
             scrolling_table(
                 header("Name", "Process", "Size", "Materials", "Thickness", "Margin", ""),
                 rx.el.tbody(
@@ -316,18 +316,7 @@ def machines_card() -> rx.Component:
 def stock_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.hstack(
-                rx.heading("Stock on hand", size="4"),
-                rx.spacer(),
-                rx.cond(
-                    AuthState.is_admin,
-                    rx.button(
-                        rx.icon("plus", size=14), "Add stock", on_click=S.new_stock, id="add-stock"
-                    ),
-                ),
-                width="100%",
-                align="center",
-            ),
+            _card_title("Stock on hand", "Add stock", S.new_stock, "add-stock"),
             scrolling_table(
                 header("Stock", "On hand", ""),
                 rx.el.tbody(
