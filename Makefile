@@ -32,14 +32,14 @@ $(BENCH_STAMP): $(DEV_STAMP) requirements-bench.txt
 	$(PY) -m pip install --quiet -r requirements-bench.txt -c constraints.txt
 	@rm -f $(VENV)/.bench-*; touch $@
 
-# The Khronos glTF validator every converted model passes before it is published (npm package,
-# installed with the venv's bun from the lock file).
-VALIDATOR := aerie_app/cad/gltf-validator
-VALIDATOR_STAMP := $(VALIDATOR)/node_modules/.installed-$(shell cat $(VALIDATOR)/package.json $(VALIDATOR)/bun.lock | sha1sum | cut -c1-12)
+# The glTF tools every converted model goes through before it is published (npm packages, installed
+# with the venv's bun from the lock file): the Khronos validator and gltfpack (meshopt compression).
+GLTF_TOOLS := aerie_app/cad/gltf-tools
+GLTF_TOOLS_STAMP := $(GLTF_TOOLS)/node_modules/.installed-$(shell cat $(GLTF_TOOLS)/package.json $(GLTF_TOOLS)/bun.lock | sha1sum | cut -c1-12)
 
-$(VALIDATOR_STAMP): $(RUNTIME_STAMP) $(VALIDATOR)/package.json $(VALIDATOR)/bun.lock
-	cd $(VALIDATOR) && $(CURDIR)/$(VENV)/bin/bun install --frozen-lockfile --no-progress
-	@rm -f $(VALIDATOR)/node_modules/.installed-*; touch $@
+$(GLTF_TOOLS_STAMP): $(RUNTIME_STAMP) $(GLTF_TOOLS)/package.json $(GLTF_TOOLS)/bun.lock
+	cd $(GLTF_TOOLS) && $(CURDIR)/$(VENV)/bin/bun install --frozen-lockfile --no-progress
+	@rm -f $(GLTF_TOOLS)/node_modules/.installed-*; touch $@
 
 # axe-core for the accessibility tier of the e2e tests (npm, through the same bun).
 AXE := tests/e2e/axe
@@ -49,8 +49,8 @@ $(AXE_STAMP): $(RUNTIME_STAMP) $(AXE)/package.json $(AXE)/bun.lock
 	cd $(AXE) && $(CURDIR)/$(VENV)/bin/bun install --frozen-lockfile --no-progress
 	@rm -f $(AXE)/node_modules/.installed-*; touch $@
 
-install: $(RUNTIME_STAMP) $(VALIDATOR_STAMP)
-install-dev: $(DEV_STAMP) $(VALIDATOR_STAMP) $(AXE_STAMP)
+install: $(RUNTIME_STAMP) $(GLTF_TOOLS_STAMP)
+install-dev: $(DEV_STAMP) $(GLTF_TOOLS_STAMP) $(AXE_STAMP)
 
 ## Serve Aerie in production mode on one port (UI at /, REST API under /api).
 run: install

@@ -5,6 +5,13 @@ import React, { useEffect, useRef, useState } from "react";
 import * as THREE from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+// Aerie serves models quantised and meshopt-compressed (aerie_app/cad/compress.py); three.js's own
+// decoder carries its WebAssembly inline, so it works offline and needs no decoder path.
+import { MeshoptDecoder } from "three/examples/jsm/libs/meshopt_decoder.module.js";
+
+function modelLoader() {
+  return new GLTFLoader().setMeshoptDecoder(MeshoptDecoder);
+}
 
 const BUTTON = {
   font: "12px system-ui, sans-serif",
@@ -128,8 +135,7 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
 
     ctx.current = { renderer, scene, camera, controls };
     setState("loading");
-    const loader = new GLTFLoader();
-    loader.load(
+    modelLoader().load(
       url,
       (gltf) => {
         if (!alive) return;
@@ -178,7 +184,7 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
     }
     let alive = true;
     setGhostState("loading");
-    new GLTFLoader().load(
+    modelLoader().load(
       ghostUrl,
       (gltf) => {
         if (!alive) return;
@@ -282,6 +288,7 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
       data-testid="aerie-viewer"
       data-state={state}
       data-ghost={ghostState}
+      data-mesh-mm={dims ? [dims.x, dims.y, dims.z].map((v) => v.toFixed(4)).join(" ") : ""}
       style={{ position: "relative", width: "100%", height, borderRadius: "12px", overflow: "hidden" }}
     >
       <div ref={mountRef} style={{ position: "absolute", inset: 0 }} />

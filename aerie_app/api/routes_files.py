@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
@@ -120,26 +120,41 @@ def _converted_file(
     path_of: Callable[[Any], Path],
     media_type: str,
     missing: str,
-    *,
-    etag: bool = False,
 ) -> Response:
     """A product of the conversion: 202 while it runs, 422 if it failed, else the file."""
-    return _serve_converted(_model_row(session, part_id), path_of, media_type, missing, etag=etag)
-
-
-def _serve_converted(
-    row: Any, path_of: Callable[[Any], Path], media_type: str, missing: str, *, etag: bool
-) -> Response:
+    row = _model_row(session, part_id)
     pending = _pending(row)
     if pending is not None:
         return pending
     path = path_of(row)
     if not path.exists():
         raise NotFound(missing)
-    headers = {"Cache-Control": "private, max-age=3600"}
-    if etag:
-        headers["ETag"] = f'"{row.sha256}"'
-    return FileResponse(path, media_type=media_type, headers=headers)
+    return FileResponse(
+        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+# ?format= of the model routes: the compressed copy unless a tool asks for the plain GLB.
+ModelFormat = Annotated[
+    Literal["meshopt", "plain"],
+    Query(
+        description="`meshopt` (default): quantised and EXT_meshopt_compression-compressed, what "
+        "the viewer loads (three.js decodes it with MeshoptDecoder); `plain`: the uncompressed "
+        "GLB, for tools without meshopt support. A model converted before compression existed is "
+        "served plain either way."
+    ),
+]
+
+
+def _serve_model(row: Any, fmt: str, missing: str) -> Response:
+    pending = _pending(row)
+    if pending is not None:
+        return pending
+    path, etag = files.served_model(row, fmt)
+    if not path.exists():
+        raise NotFound(missing)
+    headers = {"Cache-Control": "private, max-age=3600", "ETag": etag}
+    return FileResponse(path, media_type="model/gltf-binary", headers=headers)
 
 
 @router.get(
@@ -147,15 +162,11 @@ def _serve_converted(
     summary="The current STEP file as GLB (202 while converting, 422 if conversion failed)",
     response_model=None,
 )
-def model(session: SessionDep, _: Reader, part_id: str) -> Response:
-    return _converted_file(
-        session,
-        part_id,
-        files.model_path,
-        "model/gltf-binary",
-        "The converted model is missing; convert again",
-        etag=True,
-    )
+def model(
+    session: SessionDep, _: Reader, part_id: str, format: ModelFormat = "meshopt"
+) -> Response:
+    row = _model_row(session, part_id)
+    return _serve_model(row, format, "The converted model is missing; convert again")
 
 
 @router.get(
@@ -163,17 +174,13 @@ def model(session: SessionDep, _: Reader, part_id: str) -> Response:
     summary="One revision's model as GLB (e.g. the previous one, shown as a ghost over the new)",
     response_model=None,
 )
-def revision_model(session: SessionDep, _: Reader, part_id: str, file_id: str) -> Response:
+def revision_model(
+    session: SessionDep, _: Reader, part_id: str, file_id: str, format: ModelFormat = "meshopt"
+) -> Response:
     row = files.get_revision(session, path_id(part_id), parse_id(file_id, "File not found"))
     if row.kind != "step":
         raise NotFound("This revision is not a 3D model", {"kind": row.kind})
-    return _serve_converted(
-        row,
-        files.model_path,
-        "model/gltf-binary",
-        "This revision's model is missing; convert it again",
-        etag=True,
-    )
+    return _serve_model(row, format, "This revision's model is missing; convert it again")
 
 
 @router.get("/{part_id}/conversion", summary="Conversion status and geometry facts")

