@@ -54,6 +54,49 @@ const DIMS_IN_PLACES = 3;
 const fmt = (v) => v.toFixed(DIMS_MM_PLACES);
 const inch = (v) => (v / 25.4).toFixed(DIMS_IN_PLACES);
 
+// The assembly's tree as the viewer lists it: every node the glTF file names (GLTFLoader keeps that
+// name in userData.name; meshes named after their mesh are not listed) that draws something, indented
+// under its named ancestors (unnamed nodes, such as the ones quantisation adds, are looked through).
+// A model with a single named body has no tree to show.
+function assemblyTree(root) {
+  const entries = [];
+  const walk = (node, depth, parentId) => {
+    let nextDepth = depth;
+    let id = parentId;
+    if (node !== root && node.userData.name) {
+      let draws = false;
+      node.traverse((n) => {
+        if (n.isMesh || n.isLine) draws = true;
+      });
+      if (draws) {
+        id = entries.length;
+        entries.push({ id, name: String(node.userData.name), depth, parent: parentId, node });
+        nextDepth = depth + 1;
+      }
+    }
+    node.children.forEach((child) => walk(child, nextDepth, id));
+  };
+  walk(root, 0, -1);
+  // A single top-level entry holding everything is the part itself, not a body of it.
+  const top = entries.filter((e) => e.depth === 0);
+  if (top.length === 1 && entries.length > 1) {
+    const rest = entries.filter((e) => e !== top[0]);
+    const index = new Map(rest.map((e, i) => [e.id, i]));
+    return rest.map((e, i) => ({
+      ...e,
+      id: i,
+      depth: e.depth - 1,
+      parent: index.has(e.parent) ? index.get(e.parent) : -1,
+    }));
+  }
+  return entries.length > 1 ? entries : [];
+}
+
+function shownInWorld(node) {
+  for (let n = node; n; n = n.parent) if (!n.visible) return false;
+  return true;
+}
+
 const reducedMotion = () =>
   typeof window !== "undefined" && window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
@@ -73,6 +116,10 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
   const [darkBg, setDarkBg] = useState(dark);
   const [ghostState, setGhostState] = useState("none");
   const [showGhost, setShowGhost] = useState(true);
+  // The assembly tree: its bodies, which of them are hidden (by entry id), and whether it is open.
+  const [bodies, setBodies] = useState([]);
+  const [hidden, setHidden] = useState(() => new Set());
+  const [treeOpen, setTreeOpen] = useState(false);
   // The server-rendered thumbnail stands in the model's place until its first frame is drawn.
   const [posterOk, setPosterOk] = useState(true);
   useEffect(() => setPosterOk(true), [poster]);
@@ -150,6 +197,8 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
         edgeGroup.visible = false;
         scene.add(edgeGroup);
         ctx.current = { ...ctx.current, model, box, helper, edgeGroup };
+        setBodies(assemblyTree(model));
+        setHidden(new Set());
         frame(camera, controls, box);
         // glTF is in metres and Y-up; the STEP model (and everything else Aerie shows) is in
         // millimetres and Z-up: its Y is glTF's Z, its Z is glTF's Y.
@@ -266,13 +315,25 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
           );
           node.updateWorldMatrix(true, false);
           lines.applyMatrix4(node.matrixWorld);
+          lines.userData.source = node; // hidden with its body
           edgeGroup.add(lines);
         }
       });
     }
-    if (edgeGroup) edgeGroup.visible = edges;
+    if (edgeGroup) {
+      edgeGroup.visible = edges;
+      edgeGroup.children.forEach((lines) => {
+        lines.visible = shownInWorld(lines.userData.source);
+      });
+    }
     if (helper) helper.visible = showBox;
-  }, [edges, showBox, state]);
+  }, [edges, showBox, state, hidden]);
+
+  useEffect(() => {
+    bodies.forEach((entry) => {
+      entry.node.visible = !hidden.has(entry.id);
+    });
+  }, [bodies, hidden]);
 
   const fit = () => {
     const { camera, controls, box } = ctx.current;
@@ -281,7 +342,23 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
   const reset = () => {
     setWire(false);
     setEdges(false);
+    setHidden(new Set());
     fit();
+  };
+  const toggleBody = (id) => {
+    const next = new Set(hidden);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setHidden(next);
+  };
+  // Show one body alone: every entry that is neither it, one of its ancestors nor inside it hides.
+  const isolate = (id) => {
+    const keep = new Set();
+    for (let e = bodies[id]; e; e = e.parent >= 0 ? bodies[e.parent] : null) keep.add(e.id);
+    bodies.forEach((e) => {
+      for (let a = e; a; a = a.parent >= 0 ? bodies[a.parent] : null) if (a.id === id) keep.add(e.id);
+    });
+    setHidden(new Set(bodies.filter((e) => !keep.has(e.id)).map((e) => e.id)));
   };
   return (
     <div
@@ -341,7 +418,70 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
           </button>
         )}
         <button type="button" style={BUTTON} onClick={() => setDarkBg(!darkBg)} data-testid="viewer-bg" aria-label={darkBg ? "Light background" : "Dark background"}>{darkBg ? "Light" : "Dark"}</button>
+        {bodies.length > 0 && (
+          <button
+            type="button"
+            style={BUTTON}
+            aria-expanded={treeOpen}
+            aria-controls="viewer-tree"
+            onClick={() => setTreeOpen(!treeOpen)}
+            data-testid="viewer-tree-toggle"
+          >
+            Bodies ({bodies.length - hidden.size}/{bodies.length})
+          </button>
+        )}
       </div>
+      {treeOpen && bodies.length > 0 && (
+        <div
+          id="viewer-tree"
+          role="group"
+          aria-label="Bodies of this model"
+          data-testid="viewer-tree"
+          style={{
+            position: "absolute",
+            top: 44,
+            right: 8,
+            bottom: 44,
+            width: "min(280px, 70%)",
+            overflowY: "auto",
+            ...BUTTON,
+            background: "rgba(30,30,34,0.94)", // opaque enough that the model never lowers the text's contrast
+            cursor: "default",
+            padding: "6px 8px",
+          }}
+        >
+          <div style={{ display: "flex", gap: 6, marginBottom: 6 }}>
+            <button type="button" style={BUTTON} onClick={() => setHidden(new Set())} data-testid="viewer-show-all">
+              Show all
+            </button>
+          </div>
+          <ul style={{ listStyle: "none", margin: 0, padding: 0 }}>
+            {bodies.map((entry) => (
+              <li key={entry.id} style={{ display: "flex", alignItems: "center", gap: 6, paddingLeft: entry.depth * 14, minHeight: 28 }}>
+                <input
+                  type="checkbox"
+                  id={`viewer-body-${entry.id}`}
+                  checked={!hidden.has(entry.id)}
+                  onChange={() => toggleBody(entry.id)}
+                  data-testid="viewer-body"
+                />
+                <label htmlFor={`viewer-body-${entry.id}`} style={{ flex: 1, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }} title={entry.name}>
+                  {entry.name}
+                </label>
+                <button
+                  type="button"
+                  style={{ ...BUTTON, padding: "2px 6px" }}
+                  onClick={() => isolate(entry.id)}
+                  aria-label={`Show only ${entry.name}`}
+                  data-testid="viewer-isolate"
+                >
+                  Only
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {dims && showBox && (
         <div data-testid="viewer-dims" style={{ position: "absolute", bottom: 8, left: 8, ...BUTTON, cursor: "default" }}>
           {fmt(shown.x)} × {fmt(shown.y)} × {fmt(shown.z)} mm ({inch(shown.x)} × {inch(shown.y)} × {inch(shown.z)} in)

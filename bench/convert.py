@@ -148,6 +148,9 @@ def bench_file(step: Path, runs: int, work: Path) -> dict[str, Any]:
         cas_rss.append(child["peak_rss_kb"])
     aerie = _glb_facts(aerie_glb)
     cas = _glb_facts(cas_glb)
+    # What the viewer downloads: the job's meshopt-compressed copy (the plain GLB when none).
+    served = result.compressed_path or result.glb_path
+    served_bytes = served.stat().st_size
     med = statistics.median
     return {
         "file": step.name,
@@ -164,6 +167,9 @@ def bench_file(step: Path, runs: int, work: Path) -> dict[str, Any]:
         "aerie_bytes": aerie["bytes"],
         "cascadio_bytes": cas["bytes"],
         "bytes_ratio": aerie["bytes"] / cas["bytes"],
+        "served_bytes": served_bytes,
+        "served_ratio": served_bytes / cas["bytes"],
+        "compress_s": result.timings_s.get("compress", 0.0),
         "aerie_triangles": aerie["triangles"],
         "cascadio_triangles": cas["triangles"],
         "aerie_colours": aerie["colours"],
@@ -185,8 +191,9 @@ def markdown(rows: list[dict[str, Any]], runs: int) -> str:
         "| file | aerie convert s | aerie job s | aerie warm job s | cascadio s | convert ratio "
         "| job ratio | warm job ratio "
         "| RSS MB aerie convert / job / cascadio | GLB bytes aerie | GLB bytes cascadio | bytes ratio "
+        "| served bytes (meshopt) | served ratio | compress s "
         "| triangles aerie / cascadio | colours aerie / cascadio | bbox diff % |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for r in rows:
         out.append(
@@ -195,6 +202,7 @@ def markdown(rows: list[dict[str, Any]], runs: int) -> str:
             f"| {r['time_ratio']:.2f} | {r['job_ratio']:.2f} | {r['warm_job_ratio']:.2f} "
             f"| {r['aerie_convert_rss_mb']:.0f} / {r['aerie_job_rss_mb']:.0f} / {r['cascadio_rss_mb']:.0f} "
             f"| {r['aerie_bytes']:,} | {r['cascadio_bytes']:,} | {r['bytes_ratio']:.3f} "
+            f"| {r['served_bytes']:,} | {r['served_ratio']:.3f} | {r['compress_s']:.3f} "
             f"| {r['aerie_triangles']:,} / {r['cascadio_triangles']:,} "
             f"| {r['aerie_colours']} / {r['cascadio_colours']} | {r['bbox_diff_pct']:.3f} |"
         )
@@ -206,6 +214,7 @@ def markdown(rows: list[dict[str, Any]], runs: int) -> str:
         f"job time ratio {med(r['job_ratio'] for r in rows):.2f}, "
         f"warm job time ratio {med(r['warm_job_ratio'] for r in rows):.2f}, "
         f"GLB bytes ratio {med(r['bytes_ratio'] for r in rows):.3f}, "
+        f"served (meshopt) bytes ratio {med(r['served_ratio'] for r in rows):.3f}, "
         f"bbox diff {med(r['bbox_diff_pct'] for r in rows):.3f} %, "
         f"max bbox diff {max(r['bbox_diff_pct'] for r in rows):.3f} %. "
         f"Totals: aerie convert {sum(r['aerie_convert_s'] for r in rows):.2f} s, "

@@ -28,6 +28,14 @@ RESULT_NAME = "result.json"
 DEFAULT_MAX_IDLE_S = 600.0
 
 
+def out_of_memory(cap_mb: int) -> str:
+    """The failure reason of a conversion that hit the memory cap: what happened and what to change."""
+    return (
+        f"This file needs more than {int(cap_mb)} MB to convert; "
+        "raise AERIE_CONVERSION_MEMORY_MB (the converter's memory cap)"
+    )
+
+
 def looks_out_of_memory(stderr_text: str) -> bool:
     """Recognise the many ways an allocation failure under RLIMIT_AS shows up in the child's stderr."""
     text = stderr_text.lower()
@@ -93,13 +101,13 @@ def _run_job(args: dict[str, Any], *, cold: bool, preload_exc: BaseException | N
     except MemoryError:
         _write_result(
             staging,
-            {"ok": False, "error": f"The converter ran out of memory (cap {args['memory_mb']} MB)"},
+            {"ok": False, "error": out_of_memory(args["memory_mb"])},
         )
         return 0
     except Exception as exc:  # noqa: BLE001 - OCP raises Standard_Failure subclasses with terse messages
         text = f"{type(exc).__name__}: {exc}"
         if looks_out_of_memory(text):
-            error = f"The converter ran out of memory (cap {args['memory_mb']} MB)"
+            error = out_of_memory(args["memory_mb"])
         else:
             error = f"The STEP file could not be read: {text}"
         _write_result(staging, {"ok": False, "error": error})

@@ -36,7 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from aerie_app.cad import compress, validate
-from aerie_app.cad.child import GLB_NAME, RESULT_NAME, THUMB_NAME, VIEWS_DIR, looks_out_of_memory
+from aerie_app.cad.child import (
+    GLB_NAME,
+    RESULT_NAME,
+    THUMB_NAME,
+    VIEWS_DIR,
+    looks_out_of_memory,
+    out_of_memory,
+)
 from aerie_app.cad.convert import GeometryFacts
 from aerie_app.cad.sniff import SNIFF_BYTES, step_header_problem
 from aerie_app.cad.spares import CRASH_ENV, POLL_S, WarmPool, _child_env, _kill_group, _Spare, pool
@@ -260,14 +267,14 @@ def run_conversion_job(
             if signum in (signal.SIGABRT, signal.SIGKILL) and (
                 looks_out_of_memory(stderr_text) or peak_rss_kb > memory_mb * 1024 * 0.8
             ):
-                raise ConversionFailed(f"The converter ran out of memory (cap {memory_mb} MB)")
+                raise ConversionFailed(out_of_memory(memory_mb))
             raise ConversionFailed(
                 f"The converter crashed (signal {signum})"
                 + _last_lines(stderr_text, hide=(staging, out_dir, step_path.parent))
             )
         if payload is None:
             if looks_out_of_memory(stderr_text):
-                raise ConversionFailed(f"The converter ran out of memory (cap {memory_mb} MB)")
+                raise ConversionFailed(out_of_memory(memory_mb))
             code = os.waitstatus_to_exitcode(status)
             raise ConversionFailed(
                 f"The converter stopped without a result (exit code {code})"

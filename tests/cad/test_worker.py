@@ -22,6 +22,7 @@ pytestmark = pytest.mark.cad
 
 pytest.importorskip("OCP")
 
+from aerie_app.cad.child import out_of_memory  # noqa: E402
 from aerie_app.cad.worker import CRASH_ENV, WarmPool, pool, run_conversion_job  # noqa: E402
 from aerie_app.errors import ConversionFailed  # noqa: E402
 
@@ -155,7 +156,7 @@ def test_big_garbage_with_valid_header(tmp_path: Path) -> None:
             "The STEP file could not be read",
             "No solids found",
             "Conversion timed out",
-            "The converter ran out of memory",
+            "This file needs more than",
         )
     ), message
 
@@ -170,7 +171,10 @@ def test_timeout(steps: Path, tmp_path: Path) -> None:
 def test_memory_cap(steps: Path, tmp_path: Path) -> None:
     # OCP alone maps ~600 MB of address space: 400 MB cannot hold a conversion.
     message = _expect_failure(steps / "coloured_assembly.step", tmp_path / "out", memory_mb=400)
-    assert message == "The converter ran out of memory (cap 400 MB)"
+    assert message == (
+        "This file needs more than 400 MB to convert; "
+        "raise AERIE_CONVERSION_MEMORY_MB (the converter's memory cap)"
+    )
 
 
 def test_crash_is_contained(steps: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -344,7 +348,7 @@ def test_out_of_memory_in_a_spare_while_importing(
     assert fresh_pool.wait_ready(cap, timeout_s=60)
     assert not fresh_pool._idle[0].imports_ok
     message = _expect_failure(steps / "coloured_assembly.step", tmp_path / "out", memory_mb=cap)
-    assert message == f"The converter ran out of memory (cap {cap} MB)"
+    assert message == out_of_memory(cap)
     assert fresh_pool.stats["taken_ready"] == 1
 
 
@@ -367,7 +371,7 @@ def test_out_of_memory_in_a_spare_while_converting(
     assert fresh_pool._idle[0].imports_ok
     message = _expect_failure(steps / "many_faces.step", tmp_path / "out", memory_mb=cap)
     assert message in (
-        f"The converter ran out of memory (cap {cap} MB)",
+        out_of_memory(cap),
         "The converter crashed (signal 11)",
         "No solids found in the STEP file",
     ) or message.startswith("The STEP file could not be read"), message

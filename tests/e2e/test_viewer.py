@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server
+from tests.e2e.test_accessibility import audit
 from tests.e2e.test_journeys import create_via_api, sign_in, unique, upload_via_api
 
 pytestmark = pytest.mark.e2e
@@ -149,3 +150,56 @@ def test_the_compressed_model_is_decoded_offline_and_looks_like_the_plain_one(
     )
     changed = page.evaluate(DIFF_PIXELS, [packed_frame, plain_frame])
     assert changed <= 0.002 * total, f"{changed} of {total} pixels differ"
+
+
+def test_the_assembly_tree_hides_and_isolates_bodies(
+    page: Any, server: Server, steps: Path
+) -> None:
+    part = create_via_api(server, name=unique("Tree assembly"), type="cnc", material="6061")
+    upload_via_api(server, part["id"], steps / "coloured_assembly.step")  # bodies "base", "post"
+    sign_in(page, server)
+    page.emulate_media(reduced_motion="reduce")
+    page.goto(f"{server.url}/parts/{part['id']}")
+    viewer = page.locator("[data-testid=aerie-viewer]")
+    expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
+    toggle = page.locator("[data-testid=viewer-tree-toggle]")
+    expect(toggle).to_have_text("Bodies (2/2)")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    everything = frame(page)
+
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    tree = page.get_by_role("group", name="Bodies of this model")
+    base = tree.get_by_role("checkbox", name="base", exact=True)
+    post = tree.get_by_role("checkbox", name="post", exact=True)
+    expect(base).to_be_checked()
+    expect(post).to_be_checked()
+    assert audit(page, "part page, assembly tree open") == []
+
+    # Hide the post (from the keyboard: Space on the focused checkbox).
+    post.focus()
+    page.keyboard.press("Space")
+    expect(post).not_to_be_checked()
+    expect(toggle).to_have_text("Bodies (1/2)")
+    without_post = frame(page)
+    assert page.evaluate(DIFF_PIXELS, [everything, without_post]) > 500
+
+    # Only the post: the base hides, the post shows again.
+    tree.get_by_role("button", name="Show only post").click()
+    expect(base).not_to_be_checked()
+    expect(post).to_be_checked()
+    only_post = frame(page)
+    assert page.evaluate(DIFF_PIXELS, [without_post, only_post]) > 500
+    assert page.evaluate(DIFF_PIXELS, [everything, only_post]) > 500
+
+    # Show all brings the first picture back.
+    tree.get_by_role("button", name="Show all").click()
+    expect(toggle).to_have_text("Bodies (2/2)")
+    assert page.evaluate(DIFF_PIXELS, [everything, frame(page)]) < 100
+
+    # A single-body part has no tree.
+    single = create_via_api(server, name=unique("One body"), type="cnc", material="6061")
+    upload_via_api(server, single["id"], steps / "plate_with_holes.step")
+    page.goto(f"{server.url}/parts/{single['id']}")
+    expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
+    expect(toggle).to_have_count(0)
