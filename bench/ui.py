@@ -14,7 +14,9 @@ signs in once and measures, `--runs` times each after one untimed warm-up:
 - tab: pointerdown on a tab until the table's rows are replaced (tabs taken in turn);
 - detail: `page.goto("/parts/<id>")` until the viewer has `data-state=ready` and its canvas shows
   non-blank pixels (GLB from the HTTP cache after the warm-up: `Cache-Control: max-age=3600`);
-- detail, no cache: the same with Chromium's HTTP cache disabled (CDP), like a first visit.
+- detail, no cache: the same with Chromium's HTTP cache disabled (CDP), like a first visit;
+  then the same with the uncompressed GLB (the model request rewritten to `?format=plain`), and
+  both again on emulated shop Wi-Fi (CDP network conditions: 20 Mbit/s down, 20 ms latency).
 
 Every time is taken inside the page with `performance.now()`: page loads from navigation start
 (the document's time origin), interactions from the input event (`input` / `pointerdown`), ends
@@ -68,9 +70,28 @@ METRICS = {
     "tab": "tab switch → rows replaced",
     "detail": "detail open → first model frame (GLB cached)",
     "detail_cold": "detail open → first model frame (HTTP cache off)",
+    "detail_cold_plain": "… the same with the plain GLB (`?format=plain`)",
+    "detail_wifi": "detail open → first model frame (cache off, shop Wi-Fi: 20 Mbit/s, 20 ms)",
+    "detail_wifi_plain": "… the same with the plain GLB (`?format=plain`)",
     "poster": "detail open → thumbnail in the viewer's place (GLB cached)",
     "poster_cold": "detail open → thumbnail in the viewer's place (HTTP cache off)",
 }
+
+
+# Chromium's network emulation (CDP Network.emulateNetworkConditions): bytes per second.
+WIFI = {
+    "offline": False,
+    "latency": 20,
+    "downloadThroughput": 20_000_000 / 8,
+    "uploadThroughput": 10_000_000 / 8,
+}
+NO_THROTTLE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+
+
+def to_plain(route: Any) -> None:
+    """Ask for the uncompressed GLB instead of the meshopt one the viewer asks for."""
+    sep = "&" if "?" in route.request.url else "?"
+    route.continue_(url=f"{route.request.url}{sep}format=plain")
 
 
 def _load_api() -> Any:
@@ -543,6 +564,17 @@ def bench_size(size: int, runs: int, step: Path, browser: Any) -> dict[str, Any]
         cdp.send("Network.enable")
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
         record("detail_cold", lambda i: bench.detail(model_part))
+        # The same page with the uncompressed GLB (what the model route served before meshopt).
+        page.route("**/api/parts/*/model*", to_plain)
+        record("detail_cold_plain", lambda i: bench.detail(model_part))
+        page.unroute("**/api/parts/*/model*", to_plain)
+        # A phone on the shop's Wi-Fi: the model's bytes, not the loopback, set the pace.
+        cdp.send("Network.emulateNetworkConditions", WIFI)
+        record("detail_wifi", lambda i: bench.detail(model_part))
+        page.route("**/api/parts/*/model*", to_plain)
+        record("detail_wifi_plain", lambda i: bench.detail(model_part))
+        page.unroute("**/api/parts/*/model*", to_plain)
+        cdp.send("Network.emulateNetworkConditions", NO_THROTTLE)
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
         context.close()
         context = None
@@ -559,6 +591,10 @@ def bench_size(size: int, runs: int, step: Path, browser: Any) -> dict[str, Any]
             "tab": summary([s["total"] for s in samples.get("tab", [])]),
             "detail": summary([s["total"] for s in samples.get("detail", [])]),
             "detail_cold": summary([s["total"] for s in samples.get("detail_cold", [])]),
+            **{
+                name: summary([s["total"] for s in samples.get(name, [])])
+                for name in ("detail_cold_plain", "detail_wifi", "detail_wifi_plain")
+            },
             # A run where the model was drawn before the thumbnail arrived has no poster mark.
             "poster": summary([s["poster"] for s in samples.get("detail", []) if s.get("poster")]),
             "poster_cold": summary(
@@ -574,7 +610,7 @@ def bench_size(size: int, runs: int, step: Path, browser: Any) -> dict[str, Any]
         splits["board"] = {
             k: median_of(samples.get("board", []), k) for k in ("dcl", "wsOpen", "lastRecv")
         }
-        for name in ("detail", "detail_cold"):
+        for name in ("detail", "detail_cold", "detail_wifi", "detail_wifi_plain"):
             splits[name] = {
                 k: median_of(samples.get(name, []), k) for k in ("dcl", "glbEnd", "ready")
             }
@@ -647,6 +683,15 @@ def markdown(results: dict[str, Any], runs: int) -> str:
             f"| {three(q['tab'], 'list', 'stats', 'filters')} |"
         )
     out.append("")
+    for size, r in results.items():
+        sp = r["splits"]
+        for name, what in (("detail_wifi", "meshopt GLB"), ("detail_wifi_plain", "plain GLB")):
+            d = sp.get(name) or {}
+            out.append(
+                f"- {int(size):,} parts, part page on shop Wi-Fi with the {what}: DOMContentLoaded "
+                f"/ GLB loaded / viewer ready {d.get('dcl')} / {d.get('glbEnd')} / {d.get('ready')} "
+                f"ms, GLB transfer {d.get('glb_transfer_bytes')} bytes"
+            )
     for size, r in results.items():
         out.append(
             f"- {int(size):,} parts: seeded in {r['seed_s']} s, server up in "
