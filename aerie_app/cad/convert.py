@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +129,65 @@ _READ_STATUS_REASONS = {
 }
 
 
+# Shape healing that OCCT runs on every face while transferring a STEP file, skipped here. Both
+# repairs test each wire of a face against the others and re-apply the face's edits per wire:
+# quadratic in the holes of one face. A perforated belly pan (2,300 hexagonal pockets in one face,
+# tests/robot_assembly.py) spent 110 of its 122 s of transfer there (py-spy, docs/benchmarks.md),
+# and cascadio, which heals the same way, takes 172 s on it. A valid CAD export has no
+# self-intersecting or crossing wires to repair; on a file that has them the mesher still meshes
+# the face as it is. Every other repair keeps OCCT's default.
+SKIPPED_REPAIRS = {
+    "FixShape.FixSelfIntersectionMode": "0",
+    "FixShape.FixIntersectingWiresMode": "0",
+}
+
+
+@functools.cache
+def _default_repairs() -> Any:
+    """The STEP reader's own shape-healing parameters (OCCT fills them in on its first transfer).
+
+    OCP does not expose the defaults, and a parameter map given to the reader replaces them
+    whole, so they are learnt once per process from the transfer of a one-box file.
+    """
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox  # type: ignore[import-untyped]
+    from OCP.Message import Message_ProgressRange  # type: ignore[import-untyped]
+    from OCP.STEPControl import (  # type: ignore[import-untyped]
+        STEPControl_Reader,
+        STEPControl_StepModelType,
+        STEPControl_Writer,
+    )
+
+    _silence_occt()
+    with tempfile.TemporaryDirectory(prefix="aerie-occt-") as tmp:
+        box = str(Path(tmp) / "box.step")
+        writer = STEPControl_Writer()
+        writer.Transfer(
+            BRepPrimAPI_MakeBox(1.0, 1.0, 1.0).Shape(), STEPControl_StepModelType.STEPControl_AsIs
+        )
+        writer.Write(box)
+        reader = STEPControl_Reader()
+        reader.ReadFile(box)
+        reader.TransferRoots(Message_ProgressRange())
+        return reader.GetShapeFixParameters()
+
+
+def _repair_parameters() -> Any:
+    from OCP.Resource import Resource_DataMapOfAsciiStringAsciiString  # type: ignore[import-untyped]
+    from OCP.TCollection import TCollection_AsciiString  # type: ignore[import-untyped]
+
+    params = Resource_DataMapOfAsciiStringAsciiString()
+    params.Assign(_default_repairs())
+    if params.Size() == 0:
+        raise RuntimeError("OCCT reported no shape-healing defaults")
+    for key, value in SKIPPED_REPAIRS.items():
+        name = TCollection_AsciiString(key)
+        if not params.IsBound(name):
+            raise RuntimeError(f"OCCT has no shape-healing parameter {key}")
+        params.UnBind(name)
+        params.Bind(name, TCollection_AsciiString(value))
+    return params
+
+
 def preload() -> None:
     """Import OCP and trimesh up front (about 1 s), e.g. in a warm worker or before timing a conversion."""
     import trimesh  # noqa: F401
@@ -137,6 +198,9 @@ def preload() -> None:
         STEPCAFControl,
         XCAFApp,
     )
+
+    _silence_occt()
+    _default_repairs()
 
 
 def convert_step(
@@ -199,6 +263,7 @@ def convert_step(
     if status != IFSelect_ReturnStatus.IFSelect_RetDone:
         reason = _READ_STATUS_REASONS.get(status.name, status.name)
         raise ConversionFailed(f"The STEP file could not be read: {reason}")
+    reader.SetShapeFixParameters(_repair_parameters())
 
     doc = TDocStd_Document(TCollection_ExtendedString("MDTV-XCAF"))
     XCAFApp_Application.GetApplication_s().InitDocument(doc)

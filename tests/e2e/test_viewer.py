@@ -203,3 +203,64 @@ def test_the_assembly_tree_hides_and_isolates_bodies(
     page.goto(f"{server.url}/parts/{single['id']}")
     expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
     expect(toggle).to_have_count(0)
+
+
+@pytest.fixture(scope="module")
+def robot_step() -> Path:
+    """The whole-robot drivetrain (tests/robot_assembly.py): 355 bodies, 57 MB of STEP; made once
+    (about 70 s) and cached under tests/.step-cache, as bench/assembly.py uses it."""
+    from tests.robot_assembly import cached
+
+    return cached(1.0)
+
+
+def test_a_whole_robot_uploads_converts_and_opens_with_its_tree(
+    page: Any, server: Server, robot_step: Path
+) -> None:
+    assert robot_step.stat().st_size > 50_000_000
+    name = unique("Drivetrain")
+    sign_in(page, server)
+    page.locator("#add-part").click()
+    page.locator("#pf-name").fill(name)
+    page.locator("#pf-subsystem").fill("Drivetrain")
+    page.locator("#pf-material").fill("6061 Aluminum")
+    page.locator("#part-file input[type=file]").set_input_files(str(robot_step))
+    page.locator("#pf-save").click()
+    # Progress: the upload's bar, then the conversion's state and seconds, announced politely.
+    expect(page.locator("#upload-progress")).to_be_visible(timeout=60_000)
+    status = page.locator("#conversion-status")
+    expect(status).to_contain_text(re.compile(r"Conversion: (queued|running)"), timeout=120_000)
+    expect(status).to_have_attribute("role", "status")
+    expect(status).to_contain_text("Conversion: ready", timeout=240_000)
+    page.keyboard.press("Escape")
+
+    found = server.api("GET", "/api/parts/", params={"search": name}).json()["parts"]
+    pid = next(p["id"] for p in found if p["name"] == name)
+    conversion = server.api("GET", f"/api/parts/{pid}/conversion").json()
+    assert conversion["status"] == "ready", conversion
+    page.goto(f"{server.url}/parts/{pid}")
+    viewer = page.locator("[data-testid=aerie-viewer]")
+    expect(viewer).to_have_attribute("data-state", "ready", timeout=60_000)
+    toggle = page.locator("[data-testid=viewer-tree-toggle]")
+    expect(toggle).to_have_text("Bodies (355/355)")
+    everything = frame(page)
+
+    toggle.click()
+    tree = page.get_by_role("group", name="Bodies of this model")
+    expect(tree.get_by_role("checkbox")).to_have_count(355)
+    wheel = tree.get_by_role("checkbox", name="wheel_fl", exact=True)
+    pan = tree.get_by_role("checkbox", name="belly_pan", exact=True)
+    expect(wheel).to_be_checked()
+
+    # Isolate one wheel: every other body hides, and the picture changes.
+    tree.get_by_role("button", name="Show only wheel_fl").click()
+    expect(toggle).to_have_text("Bodies (1/355)")
+    expect(wheel).to_be_checked()
+    expect(pan).not_to_be_checked()
+    only_wheel = frame(page)
+    assert page.evaluate(DIFF_PIXELS, [everything, only_wheel]) > 1000
+
+    # Show all: the whole robot again.
+    tree.get_by_role("button", name="Show all").click()
+    expect(toggle).to_have_text("Bodies (355/355)")
+    assert page.evaluate(DIFF_PIXELS, [everything, frame(page)]) < 100
