@@ -49,6 +49,9 @@ from aerie_app.cad.sniff import SNIFF_BYTES, step_header_problem
 from aerie_app.cad.spares import CRASH_ENV, POLL_S, WarmPool, _child_env, _kill_group, _Spare, pool
 from aerie_app.errors import ConversionFailed, InvalidFile
 
+# How a child that hit its memory cap may die (besides saying so on stderr).
+FATAL_SIGNALS = (signal.SIGABRT, signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS)
+
 # Process-wide default for ``run_conversion_job(prewarm=None)``; False disables spares entirely.
 PREWARM = True
 __all__ = ["CRASH_ENV", "PREWARM", "ConversionResult", "WarmPool", "pool", "run_conversion_job"]
@@ -123,14 +126,50 @@ def _last_lines(
     return f": {tail}"
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout_s: float) -> tuple[int, int, bool]:
-    """Reap the child (returning its wait status and peak RSS in KiB), killing its group on timeout."""
+def _vm_peak_kb(pid: int) -> int:
+    """The process's peak address space so far (VmPeak, KiB): what RLIMIT_AS caps; 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmPeak:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+@dataclass
+class _Exit:
+    status: int
+    peak_rss_kb: int
+    peak_vm_kb: int  # sampled while the child ran (a dead process has no address space to read)
+    timed_out: bool
+
+    def near_cap(self, memory_mb: int) -> bool:
+        """Whether the child came close enough to its memory cap for that to explain a failure.
+
+        Under RLIMIT_AS a failed allocation does not always say so: OCCT may dereference the null
+        it got (SIGSEGV) or swallow the failure and transfer nothing. The address space it had
+        reached tells those apart from a crash on a bad file, which happens far below the cap.
+        """
+        cap_kb = memory_mb * 1024
+        return self.peak_rss_kb > cap_kb * NEAR_CAP or self.peak_vm_kb > cap_kb * NEAR_CAP
+
+
+# A failure after the child used this share of its memory cap is reported as the cap's doing.
+NEAR_CAP = 0.8
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout_s: float) -> _Exit:
+    """Reap the child (its wait status, peak RSS and address space), killing its group on timeout."""
     deadline = time.monotonic() + timeout_s
     timed_out = False
+    peak_vm = 0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid == proc.pid:
             break
+        peak_vm = max(peak_vm, _vm_peak_kb(proc.pid))
         if time.monotonic() >= deadline:
             timed_out = True
             try:
@@ -143,7 +182,7 @@ def _wait(proc: subprocess.Popen[bytes], timeout_s: float) -> tuple[int, int, bo
     # We reaped it ourselves; tell Popen so it never waits on a recycled pid. (No killpg after
     # reaping: the child spawns no helpers, and its pid/pgid may already belong to someone else.)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return status, int(usage.ru_maxrss), timed_out
+    return _Exit(status, int(usage.ru_maxrss), peak_vm, timed_out)
 
 
 def _install(
@@ -245,7 +284,7 @@ def run_conversion_job(
                     start_new_session=True,
                 )
         try:
-            status, peak_rss_kb, timed_out = _wait(proc, timeout_s)
+            exit_ = _wait(proc, timeout_s)
         except BaseException:
             # Parent interrupted (KeyboardInterrupt, cancellation): never leave an orphan.
             _kill_group(proc)
@@ -255,7 +294,9 @@ def run_conversion_job(
         if spare is not None:
             stderr_text = _tail(spare.stderr_path) + stderr_text
 
-        if timed_out:
+        status, peak_rss_kb = exit_.status, exit_.peak_rss_kb
+        near_cap = exit_.near_cap(int(memory_mb))
+        if exit_.timed_out:
             raise ConversionFailed(f"Conversion timed out after {timeout_s:g} s")
         result_file = staging / RESULT_NAME
         payload: dict[str, Any] | None = None
@@ -263,17 +304,16 @@ def run_conversion_job(
             payload = json.loads(result_file.read_text())
         if os.WIFSIGNALED(status):
             signum = os.WTERMSIG(status)
-            # An allocation failure under RLIMIT_AS often ends as abort() from C++ code.
-            if signum in (signal.SIGABRT, signal.SIGKILL) and (
-                looks_out_of_memory(stderr_text) or peak_rss_kb > memory_mb * 1024 * 0.8
-            ):
+            # An allocation failure under RLIMIT_AS often ends as abort() from C++ code, or as a
+            # segmentation fault where OCCT used the null pointer it was given.
+            if signum in FATAL_SIGNALS and (looks_out_of_memory(stderr_text) or near_cap):
                 raise ConversionFailed(out_of_memory(memory_mb))
             raise ConversionFailed(
                 f"The converter crashed (signal {signum})"
                 + _last_lines(stderr_text, hide=(staging, out_dir, step_path.parent))
             )
         if payload is None:
-            if looks_out_of_memory(stderr_text):
+            if looks_out_of_memory(stderr_text) or near_cap:
                 raise ConversionFailed(out_of_memory(memory_mb))
             code = os.waitstatus_to_exitcode(status)
             raise ConversionFailed(
@@ -284,6 +324,9 @@ def run_conversion_job(
             message = str(payload.get("error") or "Conversion failed")
             if payload.get("kind") == "InvalidFile":
                 raise InvalidFile(message)
+            if near_cap:
+                # e.g. "No solids found": the transfer swallowed a failed allocation.
+                raise ConversionFailed(out_of_memory(memory_mb))
             raise ConversionFailed(message)
 
         # Publish only what the Khronos validator accepts: a strict glTF loader must load it.
