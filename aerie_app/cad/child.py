@@ -1,5 +1,8 @@
 """The converter child's side: one job in a fresh process, its outcome written to ``result.json``.
 
+The model and its thumbnail come first: ``result.json`` is written as soon as they are, and the
+parent publishes them while this process goes on to draw the turntable views (``extras.json``).
+
 Run as ``python -m aerie_app.cad.child '<json job>'`` (a cold child) or ``--serve-one`` (a spare,
 see :mod:`aerie_app.cad.spares`) by :func:`aerie_app.cad.worker.run_conversion_job`, which owns
 the timeout, the reaping and publishing the files. Nothing here is imported by the web process
@@ -24,7 +27,8 @@ from aerie_app.errors import AerieError
 GLB_NAME = "model.glb"
 THUMB_NAME = "thumb.png"
 VIEWS_DIR = "views"
-RESULT_NAME = "result.json"
+RESULT_NAME = "result.json"  # the model's outcome: the parent publishes the model on seeing it
+EXTRAS_NAME = "extras.json"  # written after it: what the child made once the model was out
 DEFAULT_MAX_IDLE_S = 600.0
 
 
@@ -51,10 +55,10 @@ def looks_out_of_memory(stderr_text: str) -> bool:
     return any(marker in text for marker in markers)
 
 
-def _write_result(staging: Path, payload: dict[str, Any]) -> None:
-    tmp = staging / f".{RESULT_NAME}.{uuid.uuid4().hex}"
+def _write_result(staging: Path, payload: dict[str, Any], name: str = RESULT_NAME) -> None:
+    tmp = staging / f".{name}.{uuid.uuid4().hex}"
     tmp.write_text(json.dumps(payload))
-    os.replace(tmp, staging / RESULT_NAME)
+    os.replace(tmp, staging / name)
 
 
 def _set_limits(memory_mb: int) -> None:
@@ -119,23 +123,44 @@ def _run_job(args: dict[str, Any], *, cold: bool, preload_exc: BaseException | N
         "warnings": [],
         "timings_s": {**extra, **facts.timings_s},
     }
-    if args.get("thumbnail"):
-        t0 = time.perf_counter()
-        # A model without a picture is still useful: a renderer problem is a warning, not a failure.
-        try:
-            from aerie_app.cad.thumbnail import load_mesh, render_thumbnail, render_turntable
+    if not args.get("thumbnail"):
+        _write_result(staging, payload)
+        return 0
+    # The model and its thumbnail first (the board shows the thumbnail as soon as the model is
+    # ready): the parent publishes them while the turntable views are still being drawn.
+    t0 = time.perf_counter()
+    mesh: Any = None
+    # A model without a picture is still useful: a renderer problem is a warning, not a failure.
+    try:
+        from aerie_app.cad.thumbnail import load_mesh, render_thumbnail
 
-            mesh = load_mesh(staging / GLB_NAME)
-            render_thumbnail(mesh, staging / THUMB_NAME)
-            views = render_turntable(mesh, staging / VIEWS_DIR)
-            payload["thumbnail"] = True
-            payload["views"] = [p.name for p in views]
-            payload["timings_s"]["thumbnails"] = time.perf_counter() - t0
-        except MemoryError:
-            payload["warnings"].append("Thumbnail skipped: out of memory")
-        except Exception as exc:  # noqa: BLE001 - a thumbnail must never fail the conversion
-            payload["warnings"].append(f"Thumbnail failed: {type(exc).__name__}: {exc}")
+        mesh = load_mesh(staging / GLB_NAME)
+        render_thumbnail(mesh, staging / THUMB_NAME)
+        payload["thumbnail"] = True
+        payload["timings_s"]["thumbnail"] = time.perf_counter() - t0
+    except MemoryError:
+        payload["warnings"].append("Thumbnail skipped: out of memory")
+    except Exception as exc:  # noqa: BLE001 - a thumbnail must never fail the conversion
+        payload["warnings"].append(f"Thumbnail failed: {type(exc).__name__}: {exc}")
+    payload["views_pending"] = mesh is not None
     _write_result(staging, payload)
+    if mesh is None:
+        return 0
+    if args.get("test_crash_views"):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    t0 = time.perf_counter()
+    extras: dict[str, Any] = {"warnings": [], "timings_s": {}}
+    try:
+        from aerie_app.cad.thumbnail import render_turntable
+
+        views = render_turntable(mesh, staging / VIEWS_DIR)
+        extras["views"] = [p.name for p in views]
+        extras["timings_s"]["views"] = time.perf_counter() - t0
+    except MemoryError:
+        extras["warnings"].append("Turntable views skipped: out of memory")
+    except Exception as exc:  # noqa: BLE001 - nor must the views
+        extras["warnings"].append(f"Turntable views failed: {type(exc).__name__}: {exc}")
+    _write_result(staging, extras, name=EXTRAS_NAME)
     return 0
 
 

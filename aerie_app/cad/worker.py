@@ -18,6 +18,7 @@ Pre-warmed spares, which hide the child's ~1.3 s start-up without giving up isol
 Test seam: with ``AERIE_CAD_TEST_CRASH=1`` in the parent's environment when a job starts, the child
 that runs it (cold or spare) kills itself with SIGSEGV before converting, so tests can prove a
 crash is contained. The flag travels in the job, so a spare started earlier obeys it too.
+``AERIE_CAD_TEST_CRASH_VIEWS=1`` does the same after the model is published, before its views.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from aerie_app.cad import compress, validate
 from aerie_app.cad.child import (
+    EXTRAS_NAME,
     GLB_NAME,
     RESULT_NAME,
     THUMB_NAME,
@@ -48,6 +51,9 @@ from aerie_app.cad.convert import GeometryFacts
 from aerie_app.cad.sniff import SNIFF_BYTES, step_header_problem
 from aerie_app.cad.spares import CRASH_ENV, POLL_S, WarmPool, _child_env, _kill_group, _Spare, pool
 from aerie_app.errors import ConversionFailed, InvalidFile
+
+# Test seam: the child dies of SIGSEGV after publishing its model, before drawing its views.
+CRASH_VIEWS_ENV = "AERIE_CAD_TEST_CRASH_VIEWS"
 
 # How a child that hit its memory cap may die (besides saying so on stderr).
 FATAL_SIGNALS = (signal.SIGABRT, signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS)
@@ -144,6 +150,7 @@ class _Exit:
     peak_rss_kb: int
     peak_vm_kb: int  # sampled while the child ran (a dead process has no address space to read)
     timed_out: bool
+    running: bool = False  # returned early: the file waited for appeared, the child goes on
 
     def near_cap(self, memory_mb: int) -> bool:
         """Whether the child came close enough to its memory cap for that to explain a failure.
@@ -160,9 +167,9 @@ class _Exit:
 NEAR_CAP = 0.8
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout_s: float) -> _Exit:
-    """Reap the child (its wait status, peak RSS and address space), killing its group on timeout."""
-    deadline = time.monotonic() + timeout_s
+def _wait(proc: subprocess.Popen[bytes], deadline: float, until: Path | None = None) -> _Exit:
+    """Reap the child (its wait status, peak RSS and address space), killing its group at
+    ``deadline`` (``time.monotonic()``); or return while it runs, once ``until`` exists."""
     timed_out = False
     peak_vm = 0
     while True:
@@ -170,6 +177,8 @@ def _wait(proc: subprocess.Popen[bytes], timeout_s: float) -> _Exit:
         if pid == proc.pid:
             break
         peak_vm = max(peak_vm, _vm_peak_kb(proc.pid))
+        if until is not None and until.exists():
+            return _Exit(0, 0, peak_vm, timed_out=False, running=True)
         if time.monotonic() >= deadline:
             timed_out = True
             try:
@@ -185,31 +194,39 @@ def _wait(proc: subprocess.Popen[bytes], timeout_s: float) -> _Exit:
     return _Exit(status, int(usage.ru_maxrss), peak_vm, timed_out)
 
 
-def _install(
+def _read_payload(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _install_model(
     staging: Path, out_dir: Path, payload: dict[str, Any]
-) -> tuple[Path, Path | None, list[Path]]:
-    """Move finished files from staging to their final names (each move is an atomic rename)."""
-    glb = out_dir / GLB_NAME
+) -> tuple[Path, Path | None]:
+    """Publish the model and its thumbnail (each move an atomic rename); the model goes last."""
+    # Until this model's compressed copy lands, the plain GLB is what is served: never an older copy.
+    (out_dir / compress.COMPRESSED_NAME).unlink(missing_ok=True)
     thumb: Path | None = None
-    views: list[Path] = []
-    if payload.get("views"):
-        (out_dir / VIEWS_DIR).mkdir(exist_ok=True)
-        for name in payload["views"]:
-            target = out_dir / VIEWS_DIR / name
-            os.replace(staging / VIEWS_DIR / name, target)
-            views.append(target)
     if payload.get("thumbnail"):
         thumb = out_dir / THUMB_NAME
         os.replace(staging / THUMB_NAME, thumb)
-    compressed = out_dir / compress.COMPRESSED_NAME
-    if (staging / compress.COMPRESSED_NAME).exists():
-        os.replace(staging / compress.COMPRESSED_NAME, compressed)
-    else:
-        # A re-conversion whose compression failed must not leave an older copy to be served.
-        compressed.unlink(missing_ok=True)
-    # The model goes last: its presence means the whole job landed.
+    glb = out_dir / GLB_NAME
     os.replace(staging / GLB_NAME, glb)
-    return glb, thumb, views
+    return glb, thumb
+
+
+def _install_views(staging: Path, out_dir: Path, views: list[str]) -> list[Path]:
+    """Publish the turntable views the child drew after the model."""
+    placed: list[Path] = []
+    if views:
+        (out_dir / VIEWS_DIR).mkdir(exist_ok=True)
+        for name in views:
+            target = out_dir / VIEWS_DIR / name
+            os.replace(staging / VIEWS_DIR / name, target)
+            placed.append(target)
+    return placed
 
 
 def _hand_over(spare: _Spare, args: dict[str, Any]) -> bool:
@@ -226,6 +243,55 @@ def _hand_over(spare: _Spare, args: dict[str, Any]) -> bool:
     return True
 
 
+def _raise_failure(
+    exit_: _Exit,
+    payload: dict[str, Any] | None,
+    stderr_text: str,
+    memory_mb: int,
+    timeout_s: float,
+    *hide: Path,
+) -> NoReturn:
+    """Say why a job produced no model, in the words a user can act on."""
+    near_cap = exit_.near_cap(memory_mb)
+    if exit_.timed_out:
+        raise ConversionFailed(f"Conversion timed out after {timeout_s:g} s")
+    if os.WIFSIGNALED(exit_.status):
+        signum = os.WTERMSIG(exit_.status)
+        # An allocation failure under RLIMIT_AS often ends as abort() from C++ code, or as a
+        # segmentation fault where OCCT used the null pointer it was given.
+        if signum in FATAL_SIGNALS and (looks_out_of_memory(stderr_text) or near_cap):
+            raise ConversionFailed(out_of_memory(memory_mb))
+        raise ConversionFailed(
+            f"The converter crashed (signal {signum})" + _last_lines(stderr_text, hide=hide)
+        )
+    if payload is None:
+        if looks_out_of_memory(stderr_text) or near_cap:
+            raise ConversionFailed(out_of_memory(memory_mb))
+        code = os.waitstatus_to_exitcode(exit_.status)
+        raise ConversionFailed(
+            f"The converter stopped without a result (exit code {code})"
+            + _last_lines(stderr_text, hide=hide)
+        )
+    message = str(payload.get("error") or "Conversion failed")
+    if payload.get("kind") == "InvalidFile":
+        raise InvalidFile(message)
+    if near_cap:
+        # e.g. "No solids found": the transfer swallowed a failed allocation.
+        raise ConversionFailed(out_of_memory(memory_mb))
+    raise ConversionFailed(message)
+
+
+def _late_problem(exit_: _Exit, memory_mb: int, timeout_s: float) -> str:
+    """Why a child that had published its model did not finish its views ("" if it did)."""
+    if exit_.timed_out:
+        return f"the conversion's {timeout_s:g} s ran out (AERIE_CONVERSION_TIMEOUT_S)"
+    if os.WIFSIGNALED(exit_.status):
+        if exit_.near_cap(memory_mb):
+            return out_of_memory(memory_mb)
+        return f"the converter stopped (signal {os.WTERMSIG(exit_.status)})"
+    return ""
+
+
 def run_conversion_job(
     step_path: Path,
     out_dir: Path,
@@ -237,11 +303,17 @@ def run_conversion_job(
     angular_deflection: float = 0.5,
     prewarm: bool | None = None,
     spares: int | None = None,
+    on_model: Callable[[ConversionResult], None] | None = None,
 ) -> ConversionResult:
     """Convert ``step_path`` in a child process; outputs land in ``out_dir`` or nothing does.
 
     ``prewarm`` (default :data:`PREWARM`): run in an idle pre-started spare when there is one, and
     start the next spare; ``spares`` caps the idle spares (default: the CPU count).
+
+    The model (validated) and its thumbnail are published as soon as the child has them, and
+    ``on_model`` is called then with their result (``seconds``: what a user waits for; views,
+    compressed copy and peak RSS not known yet); the turntable views and the meshopt copy land
+    after it. A failure of those is a warning in the returned result, never the job's failure.
     """
     # Absolute paths only: a spare was started in another working directory than ours.
     step_path = Path(step_path).resolve()
@@ -261,6 +333,7 @@ def run_conversion_job(
             "linear_deflection": float(linear_deflection),
             "angular_deflection": float(angular_deflection),
             "test_crash": os.environ.get(CRASH_ENV) == "1",
+            "test_crash_views": os.environ.get(CRASH_VIEWS_ENV) == "1",
         }
         stderr_path = staging / "stderr.txt"
         if use_pool:
@@ -283,76 +356,77 @@ def run_conversion_job(
                     close_fds=True,
                     start_new_session=True,
                 )
+        deadline = time.monotonic() + timeout_s
+        result_file = staging / RESULT_NAME
         try:
-            exit_ = _wait(proc, timeout_s)
+            exit_ = _wait(proc, deadline, until=result_file)
+            payload = _read_payload(result_file)
+            if exit_.running and not (payload and payload.get("ok")):
+                exit_ = _wait(proc, deadline)  # a failure: judged once the child has ended
         except BaseException:
             # Parent interrupted (KeyboardInterrupt, cancellation): never leave an orphan.
             _kill_group(proc)
             raise
-        seconds = time.perf_counter() - started
-        stderr_text = _tail(stderr_path)
-        if spare is not None:
-            stderr_text = _tail(spare.stderr_path) + stderr_text
-
-        status, peak_rss_kb = exit_.status, exit_.peak_rss_kb
-        near_cap = exit_.near_cap(int(memory_mb))
-        if exit_.timed_out:
-            raise ConversionFailed(f"Conversion timed out after {timeout_s:g} s")
-        result_file = staging / RESULT_NAME
-        payload: dict[str, Any] | None = None
-        if result_file.exists():
-            payload = json.loads(result_file.read_text())
-        if os.WIFSIGNALED(status):
-            signum = os.WTERMSIG(status)
-            # An allocation failure under RLIMIT_AS often ends as abort() from C++ code, or as a
-            # segmentation fault where OCCT used the null pointer it was given.
-            if signum in FATAL_SIGNALS and (looks_out_of_memory(stderr_text) or near_cap):
-                raise ConversionFailed(out_of_memory(memory_mb))
-            raise ConversionFailed(
-                f"The converter crashed (signal {signum})"
-                + _last_lines(stderr_text, hide=(staging, out_dir, step_path.parent))
+        if not exit_.running:
+            payload = _read_payload(result_file)
+        if not (payload and payload.get("ok")):
+            stderr_text = _tail(stderr_path)
+            if spare is not None:
+                stderr_text = _tail(spare.stderr_path) + stderr_text
+            _raise_failure(
+                exit_,
+                payload,
+                stderr_text,
+                int(memory_mb),
+                timeout_s,
+                staging,
+                out_dir,
+                step_path.parent,
             )
-        if payload is None:
-            if looks_out_of_memory(stderr_text) or near_cap:
-                raise ConversionFailed(out_of_memory(memory_mb))
-            code = os.waitstatus_to_exitcode(status)
-            raise ConversionFailed(
-                f"The converter stopped without a result (exit code {code})"
-                + _last_lines(stderr_text, hide=(staging, out_dir, step_path.parent))
-            )
-        if not payload.get("ok"):
-            message = str(payload.get("error") or "Conversion failed")
-            if payload.get("kind") == "InvalidFile":
-                raise InvalidFile(message)
-            if near_cap:
-                # e.g. "No solids found": the transfer swallowed a failed allocation.
-                raise ConversionFailed(out_of_memory(memory_mb))
-            raise ConversionFailed(message)
+        assert payload is not None
 
         # Publish only what the Khronos validator accepts: a strict glTF loader must load it.
         timings = dict(payload.get("timings_s", {}))
         mark = time.perf_counter()
         validate.check(staging / GLB_NAME)
         timings["validate"] = round(time.perf_counter() - mark, 4)
-        mark = time.perf_counter()
-        compressed_bytes = compress.compress(staging / GLB_NAME, staging / compress.COMPRESSED_NAME)
-        timings["compress"] = round(time.perf_counter() - mark, 4)
-        glb, thumb, views = _install(staging, out_dir, payload)
-        seconds = time.perf_counter() - started
-        return ConversionResult(
+        glb, thumb = _install_model(staging, out_dir, payload)
+        result = ConversionResult(
             glb_path=glb,
             thumbnail_path=thumb,
-            views=views,
+            views=[],
             facts=GeometryFacts.from_dict(payload["facts"]),
-            seconds=seconds,
-            peak_rss_kb=peak_rss_kb,
+            seconds=time.perf_counter() - started,
+            peak_rss_kb=exit_.peak_rss_kb,
             warnings=list(payload.get("warnings", [])),
             timings_s=timings,
             worker="spare" if spare is not None else "cold",
-            compressed_path=None
-            if compressed_bytes is None
-            else out_dir / compress.COMPRESSED_NAME,
         )
+        if on_model is not None:
+            on_model(replace(result, warnings=list(result.warnings), timings_s=dict(timings)))
+
+        # After the model: the compressed copy (made here while the child draws its views), served
+        # from the moment it lands, then the views.
+        mark = time.perf_counter()
+        if compress.compress(glb, staging / compress.COMPRESSED_NAME) is not None:
+            result.compressed_path = out_dir / compress.COMPRESSED_NAME
+            os.replace(staging / compress.COMPRESSED_NAME, result.compressed_path)
+        timings["compress"] = round(time.perf_counter() - mark, 4)
+        if exit_.running:
+            try:
+                exit_ = _wait(proc, deadline)
+            except BaseException:
+                _kill_group(proc)
+                raise
+            result.peak_rss_kb = exit_.peak_rss_kb
+            problem = _late_problem(exit_, int(memory_mb), timeout_s)
+            if problem:
+                result.warnings.append(f"Turntable views skipped: {problem}")
+        extras = _read_payload(staging / EXTRAS_NAME) or {}
+        result.warnings.extend(str(w) for w in extras.get("warnings", []))
+        timings.update(extras.get("timings_s", {}))
+        result.views = _install_views(staging, out_dir, list(extras.get("views", [])))
+        return result
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if spare is not None:

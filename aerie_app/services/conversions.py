@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -28,6 +28,9 @@ from aerie_app.errors import AerieError
 from aerie_app.models import ConversionStatus, Part, PartFile, utcnow
 from aerie_app.services import files, model_facts, parts, storage
 from aerie_app.settings import get_settings
+
+if TYPE_CHECKING:
+    from aerie_app.cad.worker import ConversionResult
 
 log = logging.getLogger("aerie.conversions")
 
@@ -129,9 +132,22 @@ def convert_one(sha256: str) -> None:
     with session_scope() as session:
         if not claim(session, sha256):
             return
-    facts: dict[str, Any] | None = None
+    published = False
+
+    def model_ready(result: ConversionResult) -> None:
+        # The model is served from here on: the part shows it while the views are still drawn.
+        nonlocal published
+        with session_scope() as session:
+            finish(
+                session,
+                sha256,
+                facts=result.facts.to_dict(),
+                error=None,
+                seconds=round(result.seconds, 3),
+            )
+        published = True
+
     error: str | None = None
-    seconds: float | None = None
     try:
         result = run_conversion_job(
             storage.blob_path(sha256),
@@ -142,16 +158,19 @@ def convert_one(sha256: str) -> None:
             # One idle spare per server process: with several workers, a spare per slot in each
             # would hold gigabytes while the shop is idle.
             spares=1,
+            on_model=model_ready,
         )
-        facts = result.facts.to_dict()
-        seconds = round(result.seconds, 3)
+        for warning in result.warnings:
+            log.warning("Conversion of %s: %s", sha256[:12], warning)
     except AerieError as exc:
         error = exc.message
     except Exception as exc:
         log.exception("Conversion of %s crashed the runner", sha256[:12])
         error = f"Conversion failed unexpectedly ({type(exc).__name__})"
+    if published:
+        return  # what came after the model (views, compressed copy) is optional
     with session_scope() as session:
-        finish(session, sha256, facts=facts, error=error, seconds=seconds)
+        finish(session, sha256, facts=None, error=error or "Conversion failed", seconds=None)
 
 
 class Queue:

@@ -54,7 +54,14 @@ def populate(api: Api) -> dict[str, Any]:
 
 
 def table_rows(url: str) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every Aerie table, as the models read them (aware UTC datetimes, JSON values)."""
+    """Every row of every Aerie table, as the models read them (aware UTC datetimes, JSON values).
+
+    Keys' last-used stamps are written in batches by a background thread: the ones this process
+    noted are written first, so that thread cannot change a row between two readings.
+    """
+    from aerie_app.services import keys
+
+    keys.flush_last_used()
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

@@ -23,7 +23,14 @@ pytestmark = pytest.mark.cad
 pytest.importorskip("OCP")
 
 from aerie_app.cad.child import out_of_memory  # noqa: E402
-from aerie_app.cad.worker import CRASH_ENV, WarmPool, pool, run_conversion_job  # noqa: E402
+from aerie_app.cad.worker import (  # noqa: E402
+    CRASH_ENV,
+    CRASH_VIEWS_ENV,
+    ConversionResult,
+    WarmPool,
+    pool,
+    run_conversion_job,
+)
 from aerie_app.errors import ConversionFailed  # noqa: E402
 
 TIMEOUT_S = 60.0
@@ -181,6 +188,58 @@ def test_crash_is_contained(steps: Path, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv(CRASH_ENV, "1")
     message = _expect_failure(steps / "bent_bracket.step", tmp_path / "out")
     assert message == "The converter crashed (signal 11)"
+
+
+def test_the_model_is_published_before_its_views(steps: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    seen: dict[str, Any] = {}
+
+    def on_model(result: ConversionResult) -> None:
+        seen["result"] = result
+        # Published files only: the child is still at work in its staging folder.
+        seen["files"] = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        seen["at"] = time.perf_counter()
+
+    started = time.perf_counter()
+    result = run_conversion_job(
+        steps / "coloured_assembly.step",
+        out,
+        timeout_s=TIMEOUT_S,
+        memory_mb=MEMORY_MB,
+        on_model=on_model,
+    )
+    done = time.perf_counter()
+    # When the user's model is ready: the validated GLB and the board's thumbnail, nothing else.
+    assert seen["files"] == ["model.glb", "thumb.png"]
+    early = seen["result"]
+    assert early.glb_path == out / "model.glb" and early.thumbnail_path == out / "thumb.png"
+    assert early.views == [] and early.compressed_path is None
+    assert early.facts == result.facts
+    # The job's seconds are the wait for the model; the views and the compressed copy came later.
+    assert result.seconds == early.seconds <= seen["at"] - started < done - started
+    assert len(result.views) == 8 and result.compressed_path == out / "model.meshopt.glb"
+    assert {"validate", "thumbnail", "compress", "views"} <= set(result.timings_s)
+    assert result.warnings == []
+
+
+def test_a_crash_after_the_model_costs_only_the_views(
+    steps: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CRASH_VIEWS_ENV, "1")
+    out = tmp_path / "out"
+    published: list[ConversionResult] = []
+    result = run_conversion_job(
+        steps / "bent_bracket.step",
+        out,
+        timeout_s=TIMEOUT_S,
+        memory_mb=MEMORY_MB,
+        on_model=published.append,
+    )
+    assert len(published) == 1
+    assert result.warnings == ["Turntable views skipped: the converter stopped (signal 11)"]
+    assert result.views == []
+    assert result.facts.bbox_mm == {"x": 50.0, "y": 30.0, "z": 40.0}
+    assert _entries(out) == ["model.glb", "model.meshopt.glb", "thumb.png"]
 
 
 def test_failure_keeps_previous_outputs(steps: Path, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from aerie_app.errors import Unprocessable
 from aerie_app.models import utcnow
-from aerie_app.services import storage
+from aerie_app.services import keys, storage
 from aerie_app.services.backup.archive import (
     FORMAT,
     FORMAT_VERSION,
@@ -137,6 +137,8 @@ def create_backup(
     The archive appears under its final name only when complete (written aside, then renamed).
     """
     now = now or utcnow()
+    # Keys' last-used times are written in batches: the ones this process noted go in first.
+    keys.flush_last_used(session)
     target = out or _archive_name(backup_dir(), now)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
