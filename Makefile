@@ -93,6 +93,7 @@ bench: install-dev $(BENCH_STAMP) browser
 	$(PY) bench/shop.py
 	$(PY) bench/ui.py
 	$(PY) bench/convert.py
+	$(PY) bench/assembly.py
 
 ## One backup archive (database snapshot, stored files, manifest) into the backup folder.
 backup: install

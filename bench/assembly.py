@@ -8,8 +8,9 @@ process so peak RSS is its own:
 
 - Aerie's job as a server runs it: ``run_conversion_job`` with the default timeout and memory cap
   (AERIE_CONVERSION_TIMEOUT_S / AERIE_CONVERSION_MEMORY_MB), thumbnail and turntable views included,
-  no spare (a cold child: the worst case); seconds, the child's peak RSS, its stage timings, the
-  plain and the served (meshopt) GLB bytes, bodies and named nodes;
+  no spare (a cold child: the worst case); seconds until the model is published (what the user
+  waits for) and until the views and the compressed copy landed too, the child's peak RSS, its
+  stage timings, the plain and the served (meshopt) GLB bytes, bodies and named nodes;
 - cascadio ``step_to_glb`` at the same deflection (bench/convert.py's child);
 - the memory cap: the same job under a cap too small for it must fail with the message that names
   the setting to raise, in bounded time, and leave nothing behind.
@@ -37,17 +38,26 @@ SMALL_CAP_MB = 1200
 def aerie_job(step: Path, work: Path, *, memory_mb: int, timeout_s: float) -> dict[str, Any]:
     from aerie_app.cad.glb import colours_and_names, read_glb_json
     from aerie_app.cad.worker import run_conversion_job
+    from bench.convert import PublishedAt
 
+    published = PublishedAt()
     started = time.perf_counter()
     result = run_conversion_job(
-        step, work, timeout_s=timeout_s, memory_mb=memory_mb, prewarm=False, thumbnail=True
+        step,
+        work,
+        timeout_s=timeout_s,
+        memory_mb=memory_mb,
+        prewarm=False,
+        thumbnail=True,
+        on_model=published,
     )
-    seconds = time.perf_counter() - started
+    done = time.perf_counter() - started
     doc = read_glb_json(result.glb_path)
     colours, named = colours_and_names(doc)
     served = result.compressed_path or result.glb_path
     return {
-        "seconds": seconds,
+        "seconds": published.at - started,  # until the model is published: what the user waits for
+        "all_done_s": done,
         "peak_rss_mb": result.peak_rss_kb / 1024,
         "timings_s": result.timings_s,
         "glb_bytes": result.glb_path.stat().st_size,
@@ -124,7 +134,11 @@ def main() -> int:
         "generated_s": made_s,
         "timeout_s": settings.conversion_timeout_s,
         "memory_cap_mb": settings.conversion_memory_mb,
-        "aerie": runs[-1] | {"seconds": med(r["seconds"] for r in runs)},
+        "aerie": runs[-1]
+        | {
+            "seconds": med(r["seconds"] for r in runs),
+            "all_done_s": med(r["all_done_s"] for r in runs),
+        },
         "cascadio": {
             "seconds": med(c["seconds"] for c in cas),
             "peak_rss_mb": med(c["peak_rss_kb"] for c in cas) / 1024,
@@ -143,13 +157,13 @@ def main() -> int:
         f"(cascadio {c['triangles']:,}); default cap {report['memory_cap_mb']} MB, timeout "
         f"{report['timeout_s']:g} s; median of {args.runs} run(s)\n"
     )
-    print("| | seconds | peak RSS MB | GLB bytes | served bytes |")
-    print("|---|---:|---:|---:|---:|")
+    print("| | model published s | all done s | peak RSS MB | GLB bytes | served bytes |")
+    print("|---|---:|---:|---:|---:|---:|")
     print(
-        f"| Aerie job (cold child, thumbnail + views) | {a['seconds']:.1f} | {a['peak_rss_mb']:.0f} "
-        f"| {a['glb_bytes']:,} | {a['served_bytes']:,} |"
+        f"| Aerie job (cold child, thumbnail + views) | {a['seconds']:.1f} | {a['all_done_s']:.1f} "
+        f"| {a['peak_rss_mb']:.0f} | {a['glb_bytes']:,} | {a['served_bytes']:,} |"
     )
-    print(f"| cascadio | {c['seconds']:.1f} | {c['peak_rss_mb']:.0f} | {c['bytes']:,} | – |")
+    print(f"| cascadio | {c['seconds']:.1f} | – | {c['peak_rss_mb']:.0f} | {c['bytes']:,} | – |")
     print(
         f"\nRatios Aerie / cascadio: time {a['seconds'] / c['seconds']:.2f}, plain bytes "
         f"{a['glb_bytes'] / c['bytes']:.3f}, served bytes {a['served_bytes'] / c['bytes']:.3f}."

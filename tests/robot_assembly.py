@@ -121,8 +121,16 @@ def build_robot(path: Path, scale: float = 1.0) -> dict[str, int]:
 
     # Gearbox plates: 8 of them, each with its own bearing and bolt holes (unique shapes).
     for g in range(8):
-        holes = [(30 + 14 * i, 20 + 14 * j, 2.1 + 0.05 * g) for i in range(8) for j in range(5)]
-        holes += [(60.0, 50.0, 14.3)]
+        bearing = (60.0, 50.0, 14.3)
+        holes = [
+            (x, y, r)
+            for x, y, r in (
+                (30 + 14 * i, 20 + 14 * j, 2.1 + 0.05 * g) for i in range(8) for j in range(5)
+            )
+            # No bolt hole cuts into the bearing bore: a valid face's holes never cross.
+            if math.hypot(x - bearing[0], y - bearing[1]) > bearing[2] + r + 1.0
+        ]
+        holes.append(bearing)
         plate = _plate(_rect(150, 100), [], holes, 6.35)
         x = 80 + (g % 4) * 200
         y = 60 if g < 4 else width - 160

@@ -59,3 +59,14 @@ def test_a_robot_assembly_converts_with_every_body_named(tmp_path: Path) -> None
     for body in ("belly_pan", "rail_left", "wheel_fl", "gearbox_plate_8", "spacer_040", "bolt_300"):
         assert body in names
     assert sum(1 for n in names if n and n.startswith("bolt_")) == 300
+
+
+def test_skipping_the_repairs_changes_nothing_on_valid_geometry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = cached(0.05)
+    skipped = convert.convert_step(step, tmp_path / "skipped.glb")
+    monkeypatch.setattr(convert, "SKIPPED_REPAIRS", {})
+    repaired = convert.convert_step(step, tmp_path / "repaired.glb")
+    # Same box, volume, area, faces, triangles and GLB size: the repairs had nothing to mend.
+    assert skipped == repaired
