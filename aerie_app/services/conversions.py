@@ -304,7 +304,12 @@ def keep_spare_ready() -> bool:
         return False
     before = len(worker.pool)
     worker.pool.replenish(get_settings().conversion_memory_mb, 1)
-    return len(worker.pool) > before
+    started = len(worker.pool) > before
+    if started:
+        from aerie_app.cad import validate
+
+        validate.warm_up()  # the check before publishing is ready too
+    return started
 
 
 class Poller:
