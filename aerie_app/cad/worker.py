@@ -324,6 +324,14 @@ def run_conversion_job(
     use_pool = PREWARM if prewarm is None else prewarm
     started = time.perf_counter()
     spare: _Spare | None = None
+    replenished = False
+
+    def replenish() -> None:
+        nonlocal replenished
+        if use_pool and not replenished:
+            replenished = True
+            pool.replenish(int(memory_mb), spares or os.cpu_count() or 1)
+
     try:
         args = {
             "step_path": str(step_path),
@@ -338,8 +346,6 @@ def run_conversion_job(
         stderr_path = staging / "stderr.txt"
         if use_pool:
             spare = pool.take(int(memory_mb))
-            # Start the next one now: its imports overlap this job instead of delaying the next.
-            pool.replenish(int(memory_mb), spares or os.cpu_count() or 1)
             if spare is not None and not _hand_over(spare, args):
                 spare = None
         if spare is not None:
@@ -404,6 +410,9 @@ def run_conversion_job(
         )
         if on_model is not None:
             on_model(replace(result, warnings=list(result.warnings), timings_s=dict(timings)))
+        # The next spare starts once this model is out: its imports (~1 s of CPU) would otherwise
+        # compete with this conversion on a small machine, and they still overlap the views.
+        replenish()
 
         # After the model: the compressed copy (made here while the child draws its views), served
         # from the moment it lands, then the views.
@@ -428,6 +437,7 @@ def run_conversion_job(
         result.views = _install_views(staging, out_dir, list(extras.get("views", [])))
         return result
     finally:
+        replenish()  # after a failure too
         shutil.rmtree(staging, ignore_errors=True)
         if spare is not None:
             spare.close_pipes()
