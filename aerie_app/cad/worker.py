@@ -197,7 +197,7 @@ def _wait(proc: subprocess.Popen[bytes], deadline: float, until: Path | None = N
 def _read_payload(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text())
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -391,51 +391,53 @@ def run_conversion_job(
             )
         assert payload is not None
 
-        # Publish only what the Khronos validator accepts: a strict glTF loader must load it.
-        timings = dict(payload.get("timings_s", {}))
-        mark = time.perf_counter()
-        validate.check(staging / GLB_NAME)
-        timings["validate"] = round(time.perf_counter() - mark, 4)
-        glb, thumb = _install_model(staging, out_dir, payload)
-        result = ConversionResult(
-            glb_path=glb,
-            thumbnail_path=thumb,
-            views=[],
-            facts=GeometryFacts.from_dict(payload["facts"]),
-            seconds=time.perf_counter() - started,
-            peak_rss_kb=exit_.peak_rss_kb,
-            warnings=list(payload.get("warnings", [])),
-            timings_s=timings,
-            worker="spare" if spare is not None else "cold",
-        )
-        if on_model is not None:
-            on_model(replace(result, warnings=list(result.warnings), timings_s=dict(timings)))
-        # The next spare starts once this model is out: its imports (~1 s of CPU) would otherwise
-        # compete with this conversion on a small machine, and they still overlap the views.
-        replenish()
+        try:
+            # Publish only what the Khronos validator accepts: a strict glTF loader must load it.
+            timings = dict(payload.get("timings_s", {}))
+            mark = time.perf_counter()
+            validate.check(staging / GLB_NAME)
+            timings["validate"] = round(time.perf_counter() - mark, 4)
+            glb, thumb = _install_model(staging, out_dir, payload)
+            result = ConversionResult(
+                glb_path=glb,
+                thumbnail_path=thumb,
+                views=[],
+                facts=GeometryFacts.from_dict(payload["facts"]),
+                seconds=time.perf_counter() - started,
+                peak_rss_kb=exit_.peak_rss_kb,
+                warnings=list(payload.get("warnings", [])),
+                timings_s=timings,
+                worker="spare" if spare is not None else "cold",
+            )
+            if on_model is not None:
+                on_model(replace(result, warnings=list(result.warnings), timings_s=dict(timings)))
+            # The next spare starts once this model is out: its imports (~1 s of CPU) would otherwise
+            # compete with this conversion on a small machine, and they still overlap the views.
+            replenish()
 
-        # After the model: the compressed copy (made here while the child draws its views), served
-        # from the moment it lands, then the views.
-        mark = time.perf_counter()
-        if compress.compress(glb, staging / compress.COMPRESSED_NAME) is not None:
-            result.compressed_path = out_dir / compress.COMPRESSED_NAME
-            os.replace(staging / compress.COMPRESSED_NAME, result.compressed_path)
-        timings["compress"] = round(time.perf_counter() - mark, 4)
-        if exit_.running:
-            try:
+            # After the model: the compressed copy (made here while the child draws its views), served
+            # from the moment it lands, then the views.
+            mark = time.perf_counter()
+            if compress.compress(glb, staging / compress.COMPRESSED_NAME) is not None:
+                result.compressed_path = out_dir / compress.COMPRESSED_NAME
+                os.replace(staging / compress.COMPRESSED_NAME, result.compressed_path)
+            timings["compress"] = round(time.perf_counter() - mark, 4)
+            if exit_.running:
                 exit_ = _wait(proc, deadline)
-            except BaseException:
+                result.peak_rss_kb = exit_.peak_rss_kb
+                problem = _late_problem(exit_, int(memory_mb), timeout_s)
+                if problem:
+                    result.warnings.append(f"Turntable views skipped: {problem}")
+            extras = _read_payload(staging / EXTRAS_NAME) or {}
+            result.warnings.extend(str(w) for w in extras.get("warnings", []))
+            timings.update(extras.get("timings_s", {}))
+            result.views = _install_views(staging, out_dir, list(extras.get("views", [])))
+            return result
+        except BaseException:
+            if exit_.running:
+                # Not published after all (or interrupted): its views are for nobody.
                 _kill_group(proc)
-                raise
-            result.peak_rss_kb = exit_.peak_rss_kb
-            problem = _late_problem(exit_, int(memory_mb), timeout_s)
-            if problem:
-                result.warnings.append(f"Turntable views skipped: {problem}")
-        extras = _read_payload(staging / EXTRAS_NAME) or {}
-        result.warnings.extend(str(w) for w in extras.get("warnings", []))
-        timings.update(extras.get("timings_s", {}))
-        result.views = _install_views(staging, out_dir, list(extras.get("views", [])))
-        return result
+            raise
     finally:
         replenish()  # after a failure too
         shutil.rmtree(staging, ignore_errors=True)

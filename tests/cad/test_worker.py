@@ -616,6 +616,10 @@ def test_a_model_the_validator_rejects_is_a_failed_conversion(
     assert message == (
         "The converted model is not valid glTF: INVALID_INDEX: Index must be a non-negative integer."
     )
+    # The child was still drawing views for the refused model: it is stopped, not left running.
+    spares = set(pool.pids())
+    others = [c for c in psutil.Process().children() if c.pid not in spares]
+    assert [c for c in others if "aerie_app.cad.child" in " ".join(c.cmdline())] == []
 
 
 def test_a_spare_waits_from_server_start_and_the_first_upload_is_not_cold(
