@@ -24,7 +24,7 @@ from aerie_app.errors import (
 )
 from aerie_app.models import Category, FitStatus, PartType, Scope, Status
 from aerie_app.schemas import normalize_part_input, part_public
-from aerie_app.services import keys, listcache, partjson, partquery, parts, stats
+from aerie_app.services import export, keys, listcache, partjson, partquery, parts, stats
 from aerie_app.services.keys import Principal
 from aerie_app.services.partquery import PartQuery
 from aerie_app.units import parse_length_mm
@@ -180,17 +180,7 @@ LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", include_in_schema=False)
-@router.get(
-    "/",
-    summary="List parts",
-    description="Filter, search, sort and page through parts.",
-    responses=LIST_RESPONSES,
-)
-def list_parts(
-    request: Request,
-    session: SessionDep,
-    _: Reader,
+def board_query(
     category: Category | None = None,
     search: Annotated[str | None, Query(max_length=200)] = None,
     sort_by: Annotated[str | None, Query(description="A part field; unknown → created_at")] = None,
@@ -214,8 +204,9 @@ def list_parts(
         bool | None, Query(description="Only parts with (or without) a 3D model")
     ] = None,
     shop: Annotated[ShopFilters, Depends()] = _NO_SHOP_FILTERS,
-) -> Response:
-    query = PartQuery(
+) -> PartQuery:
+    """The list's filters, search, sort and page, as the list and its CSV export take them."""
+    return PartQuery(
         category=category.value if category else None,
         search=search,
         sort_by=sort_by,
@@ -232,7 +223,44 @@ def list_parts(
         has_model=has_model,
         **shop.query_fields(),
     )
+
+
+BoardQuery = Annotated[PartQuery, Depends(board_query)]
+
+
+@router.get("", include_in_schema=False)
+@router.get(
+    "/",
+    summary="List parts",
+    description="Filter, search, sort and page through parts.",
+    responses=LIST_RESPONSES,
+)
+def list_parts(request: Request, session: SessionDep, _: Reader, query: BoardQuery) -> Response:
     return _list(session, query, request)
+
+
+@router.get(
+    "/export.csv",
+    summary="The parts a list shows, as CSV",
+    description=(
+        "Every part the same filters, search and sort as `GET /api/parts/` match (paging "
+        "ignored), one line each, UTF-8 with a byte-order mark. Text a spreadsheet would take "
+        "for a formula is written with a leading apostrophe."
+    ),
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The CSV file"}},
+)
+def export_csv(session: SessionDep, _: Reader, query: BoardQuery) -> Response:
+    body = export.parts_csv(session, query)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="aerie-parts-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/categories/{category}", summary="List one category's parts", responses=LIST_RESPONSES)

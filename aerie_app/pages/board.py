@@ -419,6 +419,26 @@ def part_card(row: rx.Var) -> rx.Component:
 def pager() -> rx.Component:
     return rx.hstack(
         rx.text(BoardState.page_label, size="2", color_scheme="gray", id="page-label"),
+        # Reflex renders internal links as the router's <Link>, which would take the click for
+        # a page change: reloadDocument leaves it to the browser, which downloads the file.
+        rx.el.a(
+            rx.icon("download", size=14, aria_hidden="true"),
+            "Export CSV",
+            href=BoardState.export_url,
+            id="export-csv",
+            # Every part of this view (all pages), as a spreadsheet opens it.
+            download=True,
+            custom_attrs={"reloadDocument": True},
+            style={
+                "display": "inline-flex",
+                "alignItems": "center",
+                "gap": "4px",
+                "fontSize": "var(--font-size-2)",
+                "color": "var(--accent-11)",
+                "textDecoration": "underline",
+                "textUnderlineOffset": "2px",
+            },
+        ),
         rx.spacer(),
         rx.button(
             "Previous", variant="soft", disabled=~BoardState.has_prev, on_click=BoardState.prev_page

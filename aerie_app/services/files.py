@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -87,7 +87,7 @@ def save_upload(
         ).one()
         or 0
     ) + 1
-    status, facts, error = _initial_conversion(session, kind, sha)
+    status, facts, error, seconds = _initial_conversion(session, kind, sha)
     session.execute(
         sa.update(PartFile)
         .where(col(PartFile.part_id) == part_id, col(PartFile.is_current))
@@ -106,6 +106,7 @@ def save_upload(
         conversion_status=status.value,
         facts=facts,
         conversion_error=error,
+        conversion_seconds=seconds,
     )
     session.add(row)
     session.commit()
@@ -127,9 +128,14 @@ def save_upload(
     return row
 
 
-def _initial_conversion(
-    session: Session, kind: FileKind, sha: str
-) -> tuple[ConversionStatus, dict[str, Any] | None, str | None]:
+class InitialConversion(NamedTuple):
+    status: ConversionStatus
+    facts: dict[str, Any] | None
+    error: str | None
+    seconds: float | None = None  # the reused conversion's, so every copy tells the same story
+
+
+def _initial_conversion(session: Session, kind: FileKind, sha: str) -> InitialConversion:
     """Identical files are converted once: reuse a finished model for the same hash.
 
     A failure is not reused: uploading content whose conversion failed tries again (the cause
@@ -137,7 +143,7 @@ def _initial_conversion(
     so every part showing it gets the new outcome.
     """
     if kind is not FileKind.STEP:
-        return ConversionStatus.NONE, None, None
+        return InitialConversion(ConversionStatus.NONE, None, None)
     done = session.exec(
         select(PartFile).where(
             PartFile.sha256 == sha,
@@ -145,7 +151,7 @@ def _initial_conversion(
         )
     ).first()
     if done is not None and (storage.model_dir(sha) / "model.glb").exists():
-        return ConversionStatus.READY, done.facts, None
+        return InitialConversion(ConversionStatus.READY, done.facts, None, done.conversion_seconds)
     session.execute(
         sa.update(PartFile)
         .where(
@@ -154,7 +160,7 @@ def _initial_conversion(
         )
         .values(conversion_status=ConversionStatus.QUEUED.value, conversion_error=None)
     )
-    return ConversionStatus.QUEUED, None, None
+    return InitialConversion(ConversionStatus.QUEUED, None, None)
 
 
 # Kept here for callers that know it by this name (the legacy importer).

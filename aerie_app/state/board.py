@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -146,6 +147,17 @@ class BoardState(LiveMixin, rx.State):
     @rx.var
     def sort_choice(self) -> str:
         return self.sort_by if self.sort_by in SORTS else COLUMN_SORT
+
+    @rx.var
+    def export_url(self) -> str:
+        """This view (tab, search, filters, sort) as a CSV download from the REST API."""
+        params = {"category": self.tab, "sort_by": self.sort_by, "sort_order": self.sort_order}
+        if self.search:
+            params["search"] = self.search
+        for name in (*FILTERS, "fits"):
+            if self.filters.get(name):
+                params[name] = self.filters[name]
+        return "/api/parts/export.csv?" + urlencode(params)
 
     @rx.var
     def has_next(self) -> bool:

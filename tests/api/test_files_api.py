@@ -246,6 +246,11 @@ def test_same_file_uploaded_concurrently_converts_once(api: Api, plate: Path) ->
         assert status["status"] == "ready"
         seconds.add(status["seconds"])
     assert len(seconds) == 1  # one conversion's timing shared by every copy
+    # A copy uploaded after the model was ready reuses it, and says how long it took.
+    late = api.create(name="Late copy")["id"]
+    response = upload(api, late, plate.name, data)
+    assert response.json()["conversion"]["status"] == "ready"
+    assert api.get(f"/api/parts/{late}/conversion").json()["seconds"] in seconds
 
 
 @pytest.mark.cad

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 import uuid
@@ -164,6 +166,28 @@ def test_search_narrows_rows(page: Any, server: Server) -> None:
     page.locator("#search").fill(f"{tag} RIGHT")
     expect(page.locator(".part-row")).to_have_count(1)
     expect(page.locator(".part-row")).to_contain_text("right")
+
+
+def test_the_board_view_exports_as_csv(page: Any, server: Server) -> None:
+    tag = uuid.uuid4().hex[:6]
+    create_via_api(server, name=f"Gusset {tag} left", subsystem="Drive")
+    create_via_api(server, name=f"Gusset {tag} right", subsystem="Drive")
+    create_via_api(server, name=f"Spacer {tag}", subsystem="Drive")
+    sign_in(page, server)
+    page.locator("#search").fill(f"gusset {tag}")
+    expect(page.locator(".part-row")).to_have_count(2)
+    link = page.get_by_role("link", name="Export CSV")
+    expect(link).to_have_attribute("href", re.compile(rf"search=gusset\+{tag}"))
+    with page.expect_download() as info:
+        link.click()
+    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    expect(page.locator(".part-row")).to_have_count(2)  # a download: the board stays put
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    # What the board shows (its search, its tab), every row of it, as the spreadsheet gets it.
+    assert sorted(r["name"] for r in rows) == [f"Gusset {tag} left", f"Gusset {tag} right"]
+    assert {r["subsystem"] for r in rows} == {"Drive"} and {r["category"] for r in rows} == {
+        "review"
+    }
 
 
 def test_xss_payload_renders_as_text(page: Any, server: Server, shot: Any) -> None:

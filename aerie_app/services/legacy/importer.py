@@ -59,7 +59,7 @@ def _insert(session: Session, plan: _Plan, staged: _Staged | None, report: Impor
     if staged is not None:
         storage.adopt_blob(staged.tmp, staged.sha256)
         # Same rule as uploads: content already converted (or failed) here is not converted again.
-        status, facts, error = files._initial_conversion(
+        status, facts, error, seconds = files._initial_conversion(
             session, FileKind(staged.kind), staged.sha256
         )
         part.file = staged.display
@@ -89,6 +89,7 @@ def _insert(session: Session, plan: _Plan, staged: _Staged | None, report: Impor
                 uploaded_at=part.updated_at,
                 conversion_status=status.value,
                 conversion_error=error,
+                conversion_seconds=seconds,
                 facts=facts,
             )
         )

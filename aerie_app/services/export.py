@@ -1,0 +1,87 @@
+"""Parts as CSV: any filtered board view, for a spreadsheet, an order list or a print-out.
+
+The rows are the API's own part JSON (the same filters, search and sort as ``GET /api/parts/``,
+without paging), flattened to one line a part. Text a spreadsheet would read as a formula
+(``=``, ``+``, ``-``, ``@``, tab or carriage return first) is written with a leading apostrophe,
+so a part named ``=HYPERLINK(...)`` stays text when the file is opened (CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from sqlmodel import Session
+
+from aerie_app.services import partjson
+from aerie_app.services.partquery import PartQuery
+from aerie_app.units import model_dims_mm
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _mass(part: dict[str, Any]) -> float | None:
+    measured = part.get("measuredMassG")
+    if measured is not None:
+        return float(measured)
+    mass = (part.get("geometry") or {}).get("massG")
+    return None if mass is None else round(float(mass), 1)
+
+
+def _stock(part: dict[str, Any]) -> str:
+    sizes = (part.get("geometry") or {}).get("stockMm") or []
+    values = [v for v in sizes if v is not None]
+    return model_dims_mm(values) if len(values) == 3 else ""
+
+
+# (header, value) in the order a shop reads them.
+COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("id", lambda p: p["id"]),
+    ("partId", lambda p: p.get("partId")),
+    ("name", lambda p: p.get("name")),
+    ("category", lambda p: p.get("category")),
+    ("status", lambda p: p.get("status")),
+    ("type", lambda p: p.get("type")),
+    ("subsystem", lambda p: p.get("subsystem")),
+    ("material", lambda p: p.get("material")),
+    ("thickness", lambda p: p.get("materialThickness") or p.get("thicknessLabel")),
+    ("amount", lambda p: p.get("amount")),
+    ("quantityDone", lambda p: p.get("quantityDone")),
+    ("assigned", lambda p: p.get("assigned")),
+    ("stock (X × Y × Z)", _stock),
+    ("mass g", _mass),
+    ("fit", lambda p: (p.get("fit") or {}).get("status")),
+    ("notes", lambda p: p.get("notes")),
+    ("onshapeUrl", lambda p: p.get("onshapeUrl")),
+    ("claimedDate", lambda p: p.get("claimedDate")),
+    ("completedAt", lambda p: p.get("completedAt")),
+    ("createdAt", lambda p: p.get("createdAt")),
+    ("updatedAt", lambda p: p.get("updatedAt")),
+]
+
+
+def cell(value: Any) -> Any:
+    """One CSV cell: empty for None, text made safe for spreadsheets, numbers as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def parts_csv(session: Session, query: PartQuery) -> bytes:
+    """Every part the query matches (its paging ignored), as UTF-8 CSV with a header row.
+
+    A byte-order mark leads, so spreadsheet programs read accents and "×" as UTF-8."""
+    body = partjson.list_json(session, replace(query, limit=None, offset=0))
+    parts = orjson.loads(body)["parts"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([header for header, _ in COLUMNS])
+    for part in parts:
+        writer.writerow([cell(value(part)) for _, value in COLUMNS])
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
