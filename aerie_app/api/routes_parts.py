@@ -247,8 +247,7 @@ def list_parts(request: Request, session: SessionDep, _: Reader, query: BoardQue
         "ignored), one line each, UTF-8 with a byte-order mark. Text a spreadsheet would take "
         "for a formula is written with a leading apostrophe."
     ),
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "The CSV file"}},
+    response_model=None,
 )
 def export_csv(session: SessionDep, _: Reader, query: BoardQuery) -> Response:
     body = export.parts_csv(session, query)
