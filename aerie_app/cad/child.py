@@ -142,7 +142,6 @@ def _run_job(args: dict[str, Any], *, cold: bool, preload_exc: BaseException | N
         payload["warnings"].append("Thumbnail skipped: out of memory")
     except Exception as exc:  # noqa: BLE001 - a thumbnail must never fail the conversion
         payload["warnings"].append(f"Thumbnail failed: {type(exc).__name__}: {exc}")
-    payload["views_pending"] = mesh is not None
     _write_result(staging, payload)
     if mesh is None:
         return 0

@@ -38,29 +38,33 @@ def _stock(part: dict[str, Any]) -> str:
     return model_dims_mm(values) if len(values) == 3 else ""
 
 
-# (header, value) in the order a shop reads them.
+def _field(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda part: part.get(key)
+
+
+# (header, value) in the order a shop reads them; a plain header is the part JSON's key.
 COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
-    ("id", lambda p: p["id"]),
-    ("partId", lambda p: p.get("partId")),
-    ("name", lambda p: p.get("name")),
-    ("category", lambda p: p.get("category")),
-    ("status", lambda p: p.get("status")),
-    ("type", lambda p: p.get("type")),
-    ("subsystem", lambda p: p.get("subsystem")),
-    ("material", lambda p: p.get("material")),
+    ("id", _field("id")),
+    ("partId", _field("partId")),
+    ("name", _field("name")),
+    ("category", _field("category")),
+    ("status", _field("status")),
+    ("type", _field("type")),
+    ("subsystem", _field("subsystem")),
+    ("material", _field("material")),
     ("thickness", lambda p: p.get("materialThickness") or p.get("thicknessLabel")),
-    ("amount", lambda p: p.get("amount")),
-    ("quantityDone", lambda p: p.get("quantityDone")),
-    ("assigned", lambda p: p.get("assigned")),
+    ("amount", _field("amount")),
+    ("quantityDone", _field("quantityDone")),
+    ("assigned", _field("assigned")),
     ("stock (X × Y × Z)", _stock),
     ("mass g", _mass),
     ("fit", lambda p: (p.get("fit") or {}).get("status")),
-    ("notes", lambda p: p.get("notes")),
-    ("onshapeUrl", lambda p: p.get("onshapeUrl")),
-    ("claimedDate", lambda p: p.get("claimedDate")),
-    ("completedAt", lambda p: p.get("completedAt")),
-    ("createdAt", lambda p: p.get("createdAt")),
-    ("updatedAt", lambda p: p.get("updatedAt")),
+    ("notes", _field("notes")),
+    ("onshapeUrl", _field("onshapeUrl")),
+    ("claimedDate", _field("claimedDate")),
+    ("completedAt", _field("completedAt")),
+    ("createdAt", _field("createdAt")),
+    ("updatedAt", _field("updatedAt")),
 ]
 
 
