@@ -11,7 +11,7 @@ from starlette.types import ASGIApp
 
 from aerie_app.api.app import create_api, route_every_api_path
 from aerie_app.logs import install_redaction
-from aerie_app.pages import admin, board, cutlist, part, settings, stats
+from aerie_app.pages import admin, board, card, cutlist, part, settings, stats
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import BoardState
 from aerie_app.state.part import DetailState
@@ -59,8 +59,12 @@ def _under_the_api(reflex_app: ASGIApp) -> ASGIApp:
 
 app = AerieApp(
     api_transformer=_under_the_api,
-    head_components=[rx.script(src="/confetti.js"), rx.script(src="/focus-return.js")],
-    stylesheets=["/a11y.css", "/print.css"],
+    head_components=[
+        rx.script(src="/confetti.js"),
+        rx.script(src="/focus-return.js"),
+        rx.script(src="/scan.js"),
+    ],
+    stylesheets=["/a11y.css", "/print.css", "/shop-floor.css"],
 )
 app.register_lifespan_task(_background_work)
 app.add_page(
@@ -68,6 +72,12 @@ app.add_page(
     route="/parts/[part_key]",
     title="Aerie · Part",
     on_load=[AuthState.check, DetailState.load, DetailState.watch],
+)
+app.add_page(
+    card.page,
+    route="/p/[part_key]",
+    title="Aerie · Part card",
+    on_load=[AuthState.check, card.CardState.picture_first, DetailState.load, DetailState.watch],
 )
 app.add_page(
     board.page,

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Origins allowed to call the API from another site, as JSON: `["https://shop.example"]`.',
     )
+    public_url: str | None = Field(
+        None,
+        description="The address phones on the shop network open Aerie at, e.g. "
+        "`http://192.168.1.20:3000`: what the QR codes on part labels point to. "
+        "Default: the address the label sheet was asked from.",
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        max_length=300,
+    )
     auth_fail_limit: int = Field(
         10, ge=1, description="Failed API-key attempts per client per minute before 429."
     )

@@ -309,6 +309,7 @@ BINARY: dict[tuple[str, str], list[str]] = {
     ("get", "/api/parts/{part_id}/drawing"): ["application/pdf"],
     ("get", "/api/cutlist.csv"): ["text/csv"],
     ("get", "/api/parts/export.csv"): ["text/csv"],
+    ("get", "/api/parts/labels.pdf"): ["application/pdf"],
 }
 # Answers that are not errors but not the file yet either: 202 while the work runs.
 PENDING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {

@@ -24,9 +24,10 @@ from aerie_app.errors import (
 )
 from aerie_app.models import Category, FitStatus, PartType, Scope, Status
 from aerie_app.schemas import normalize_part_input, part_public
-from aerie_app.services import export, keys, listcache, partjson, partquery, parts, stats
+from aerie_app.services import export, keys, labels, listcache, partjson, partquery, parts, stats
 from aerie_app.services.keys import Principal
 from aerie_app.services.partquery import PartQuery
+from aerie_app.settings import get_settings
 from aerie_app.units import parse_length_mm
 
 router = APIRouter(prefix="/api/parts", tags=["parts"])
@@ -257,6 +258,52 @@ def export_csv(session: SessionDep, _: Reader, query: BoardQuery) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="aerie-parts-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+SHEET_KEYS = ", ".join(f"`{key}` ({sheet.title})" for key, sheet in labels.SHEETS.items())
+
+
+@router.get(
+    "/labels.pdf",
+    summary="Printable QR labels for parts",
+    description=(
+        "A PDF of part labels: part number, name, material and thickness, amount, subsystem and "
+        "a QR code that opens the part's phone card (`/p/<id>` at `AERIE_PUBLIC_URL`, else at "
+        "the address this request was sent to). `ids` picks parts (in that order); without it, "
+        "every part the list's filters, search and sort match is labelled (paging ignored). "
+        f"At most {labels.MAX_LABELS} labels. Sheets: {SHEET_KEYS}."
+    ),
+    response_model=None,
+)
+def labels_pdf(
+    request: Request,
+    session: SessionDep,
+    _: Reader,
+    query: BoardQuery,
+    ids: Annotated[
+        str | None, Query(max_length=24_000, description="Comma-separated part ids, e.g. 3,7,12")
+    ] = None,
+    sheet: Annotated[
+        str | None, Query(max_length=40, description=f"Label stock; default {labels.DEFAULT_SHEET}")
+    ] = None,
+    start: Annotated[
+        int, Query(ge=0, le=100, description="Labels already used on the first sheet (skipped)")
+    ] = 0,
+) -> Response:
+    stock = labels.sheet_for(sheet)
+    picked = labels.parse_ids(ids) if ids else None
+    rows = labels.parts_for_labels(session, ids=picked, query=query)
+    base = get_settings().public_url or str(request.base_url)
+    body = labels.labels_pdf([labels.label_for(p, base) for p in rows], sheet=stock, start=start)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="aerie-labels-{stamp}.pdf"',
             "Cache-Control": "no-store",
         },
     )

@@ -102,13 +102,7 @@ class ActionState(rx.State):
     @rx.event
     async def start(self, part_id: int, action: str, part_name: str, left: int):  # type: ignore[no-untyped-def]
         """A button was pressed: ask what the action needs, or just do it."""
-        self.part_id, self.action, self.part_name = int(part_id), action, part_name
-        self.left = max(int(left), 1)
-        self.error, self.storage, self.fields_text = "", "", ""
-        self.name = self.maker
-        self.reviewer = self.maker
-        self.quantity = str(self.left)
-        self.check, self.confirm_no_fit = {}, False
+        self._begin(part_id, action, part_name, left)
         if action == "approve":
             try:
                 self._load_check()
@@ -118,6 +112,24 @@ class ActionState(rx.State):
             self.open = True
             return None
         return await self._run()
+
+    @rx.event
+    async def tap(self, part_id: int, action: str, part_name: str, left: int):  # type: ignore[no-untyped-def]
+        """The phone card's buttons: one tap claims for the maker this phone remembers (the
+        dialog asks who only when it knows nobody); every other action is as on the board."""
+        if action == "assign" and self.maker.strip():
+            self._begin(part_id, action, part_name, left)
+            return await self._run()
+        return await self.start(part_id, action, part_name, left)
+
+    def _begin(self, part_id: int, action: str, part_name: str, left: int) -> None:
+        self.part_id, self.action, self.part_name = int(part_id), action, part_name
+        self.left = max(int(left), 1)
+        self.error, self.storage, self.fields_text = "", "", ""
+        self.name = self.maker
+        self.reviewer = self.maker
+        self.quantity = str(self.left)
+        self.check, self.confirm_no_fit = {}, False
 
     @rx.event
     async def submit(self, _form: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
@@ -193,9 +205,18 @@ class ActionState(rx.State):
 
 
 def action_buttons(
-    part_id: rx.Var, name: rx.Var, allowed: rx.Var, left: rx.Var, *, size: str = "1"
+    part_id: rx.Var,
+    name: rx.Var,
+    allowed: rx.Var,
+    left: rx.Var,
+    *,
+    size: str = "1",
+    one_tap: bool = False,
 ) -> rx.Component:
-    """Buttons for the actions the workflow allows on this part (rendered from allowedActions)."""
+    """Buttons for the actions the workflow allows on this part (rendered from allowedActions).
+
+    ``one_tap`` (the phone card): a claim runs at once for the maker the phone remembers."""
+    handler = ActionState.tap if one_tap else ActionState.start
 
     def button(action: str, color: str, variant: str = "soft") -> rx.Component:
         # High contrast: white on a solid step-9 green or red, and step-11 text on a soft green
@@ -208,7 +229,7 @@ def action_buttons(
                 color_scheme=color,
                 variant=variant,
                 high_contrast=True,
-                on_click=ActionState.start(part_id, action, name, left),
+                on_click=handler(part_id, action, name, left),
                 class_name=f"act-{action}",
             ),
         )

@@ -60,6 +60,15 @@ def header(*extra: rx.Component) -> rx.Component:
             AuthState.signed_in,
             rx.hstack(
                 *extra,
+                rx.button(
+                    rx.icon("scan-line", size=16, aria_hidden="true"),
+                    "Scan",
+                    variant="soft",
+                    size="2",
+                    on_click=rx.call_script("window.aerieScan && window.aerieScan()"),
+                    title="Scan a part label with the camera",
+                    id="scan-label",
+                ),
                 rx.badge(AuthState.who, variant="soft", size="2", display=["none", "inline-flex"]),
                 rx.icon_button(
                     rx.icon("log-out", size=16),

@@ -9,6 +9,13 @@ import reflex as rx
 
 from aerie_app.components.actions import action_buttons, action_dialog
 from aerie_app.components.fit import fit_cell
+from aerie_app.components.labels import (
+    LINK_STYLE,
+    labels_button,
+    labels_dialog,
+    pick_box,
+    selection_bar,
+)
 from aerie_app.components.layout import live_region, page_frame
 from aerie_app.components.part_form import PartFormState, part_form_dialog
 from aerie_app.models import Category
@@ -292,6 +299,7 @@ def side_panel() -> rx.Component:
 
 def part_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
+        rx.table.cell(pick_box(row)),
         rx.table.cell(rx.hstack(type_badge(row), panel_button(row), spacing="1", align="center")),
         rx.table.cell(thumb(row)),
         rx.table.cell(
@@ -339,6 +347,14 @@ def parts_table() -> rx.Component:
     return rx.table.root(
         rx.table.header(
             rx.table.row(
+                rx.table.column_header_cell(
+                    rx.checkbox(
+                        checked=BoardState.page_all_selected,
+                        on_change=BoardState.select_page,
+                        aria_label="Pick every part on this page for labels",
+                        id="pick-page",
+                    )
+                ),
                 sort_header("Type", "type"),
                 rx.table.column_header_cell("CAD"),
                 sort_header("Name", "name"),
@@ -368,6 +384,7 @@ def part_card(row: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
+                pick_box(row),
                 thumb(row, "64px"),
                 rx.link(
                     rx.vstack(
@@ -429,16 +446,10 @@ def pager() -> rx.Component:
             # Every part of this view (all pages), as a spreadsheet opens it.
             download=True,
             custom_attrs={"reloadDocument": True},
-            style={
-                "display": "inline-flex",
-                "alignItems": "center",
-                "gap": "4px",
-                "fontSize": "var(--font-size-2)",
-                "color": "var(--accent-11)",
-                "textDecoration": "underline",
-                "textUnderlineOffset": "2px",
-            },
+            style=LINK_STYLE,
         ),
+        labels_button(),
+        selection_bar(),
         rx.spacer(),
         rx.button(
             "Previous", variant="soft", disabled=~BoardState.has_prev, on_click=BoardState.prev_page
@@ -448,6 +459,7 @@ def pager() -> rx.Component:
         ),
         width="100%",
         align="center",
+        wrap="wrap",
     )
 
 
@@ -472,4 +484,5 @@ def page() -> rx.Component:
         side_panel(),
         action_dialog(),
         part_form_dialog(),
+        labels_dialog(),
     )

@@ -6,6 +6,7 @@ import reflex as rx
 
 from aerie_app.components.actions import ActionState, action_buttons, action_dialog
 from aerie_app.components.fit import duplicate_link, fit_badge, fit_text, stock_text
+from aerie_app.components.labels import LINK_STYLE
 from aerie_app.components.layout import live_region, page_frame
 from aerie_app.components.part_form import PartFormState, part_form_dialog
 from aerie_app.components.viewer import viewer
@@ -245,6 +246,18 @@ def detail_body() -> rx.Component:
                                 variant="soft",
                                 on_click=PartFormState.edit(s.part["id"].to(int)),
                                 id="edit-part",
+                            ),
+                            rx.el.a(
+                                rx.icon("qr-code", size=14, aria_hidden="true"),
+                                "Label",
+                                href="/api/parts/labels.pdf?sheet=label-62x29&ids="
+                                + s.part["id"].to(str),
+                                target="_blank",
+                                rel="noopener",
+                                custom_attrs={"reloadDocument": True},
+                                title="A label with this part's QR code (62 × 29 mm label printer)",
+                                id="part-label",
+                                style=LINK_STYLE,
                             ),
                             rx.button(
                                 rx.icon("trash-2", size=14),

@@ -11,10 +11,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-import orjson
 from sqlmodel import Session
 
 from aerie_app.services import partjson
@@ -81,8 +79,7 @@ def parts_csv(session: Session, query: PartQuery) -> bytes:
     """Every part the query matches (its paging ignored), as UTF-8 CSV with a header row.
 
     A byte-order mark leads, so spreadsheet programs read accents and "×" as UTF-8."""
-    body = partjson.list_json(session, replace(query, limit=None, offset=0))
-    parts = orjson.loads(body)["parts"]
+    parts = partjson.every_match(session, query)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([header for header, _ in COLUMNS])

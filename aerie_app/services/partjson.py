@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -64,6 +65,15 @@ def list_json(session: Session, query: PartQuery) -> bytes:
     items = [b for b in fragments_for(session, [_key(r) for r in rows]) if b != b"null"]
     tail = orjson.dumps({"total": total, "limit": query.limit, "offset": query.offset})
     return b'{"parts":[' + b",".join(items) + b"]," + tail[1:]
+
+
+def every_match(session: Session, query: PartQuery) -> list[dict[str, Any]]:
+    """The part JSON of every part the query matches, its paging ignored (exports, labels)."""
+    rows, _total = partquery.list_parts(
+        session, replace(query, limit=None, offset=0), columns=KEY_COLUMNS
+    )
+    found = fragments_for(session, [_key(r) for r in rows])
+    return [orjson.loads(b) for b in found if b != b"null"]
 
 
 def clear() -> None:

@@ -11,9 +11,10 @@ import reflex as rx
 from aerie_app.db import session_scope
 from aerie_app.models import Category, FitStatus, PartType
 from aerie_app.schemas import part_public
-from aerie_app.services import listcache, partquery, stats
+from aerie_app.services import labels, listcache, partquery, stats
 from aerie_app.services.partquery import PartQuery
 from aerie_app.services.shop import machines as shop_machines
+from aerie_app.settings import get_settings
 from aerie_app.state.auth import AuthState
 from aerie_app.state.live import LiveMixin
 from aerie_app.units import model_dims_mm
@@ -112,6 +113,19 @@ def to_row(part: dict[str, Any]) -> dict[str, Any]:
     } | shop_row(part)
 
 
+def view_params(
+    tab: str, search: str, sort_by: str, sort_order: str, filters: dict[str, str]
+) -> dict[str, str]:
+    """A board view as the REST API's list query: what its CSV export and label sheet take."""
+    params = {"category": tab, "sort_by": sort_by, "sort_order": sort_order}
+    if search:
+        params["search"] = search
+    for name in (*FILTERS, "fits"):
+        if filters.get(name):
+            params[name] = filters[name]
+    return params
+
+
 def fits_query(value: str) -> int | str | None:
     """PartQuery.fits from the board's menu: a machine id, ``none`` or nothing."""
     if value == "none":
@@ -136,6 +150,15 @@ class BoardState(LiveMixin, rx.State):
     machines: list[dict[str, str]] = []
     # The server process holding this browser's connection (shown to operators and tests).
     worker: str = ""
+    # Parts picked for a label sheet (ids, kept across pages and tabs until cleared).
+    selected: list[int] = []
+    labels_open: bool = False
+    label_scope: str = "view"
+    label_sheet: str = labels.DEFAULT_SHEET
+    label_start: str = "0"
+    # Where the labels' QR codes will point, and whether that is this computer only.
+    label_base: str = ""
+    label_local: bool = False
 
     @rx.var
     def page_label(self) -> str:
@@ -151,13 +174,73 @@ class BoardState(LiveMixin, rx.State):
     @rx.var
     def export_url(self) -> str:
         """This view (tab, search, filters, sort) as a CSV download from the REST API."""
-        params = {"category": self.tab, "sort_by": self.sort_by, "sort_order": self.sort_order}
-        if self.search:
-            params["search"] = self.search
-        for name in (*FILTERS, "fits"):
-            if self.filters.get(name):
-                params[name] = self.filters[name]
+        params = view_params(self.tab, self.search, self.sort_by, self.sort_order, self.filters)
         return "/api/parts/export.csv?" + urlencode(params)
+
+    @rx.var
+    def labels_url(self) -> str:
+        """The label sheet the labels dialog asks for: the picked parts, or this whole view."""
+        params = {"sheet": self.label_sheet}
+        start = self.label_start.strip()
+        if start.isdigit() and int(start) > 0:
+            params["start"] = str(int(start))
+        if self.label_scope == "selected" and self.selected:
+            params["ids"] = ",".join(str(i) for i in self.selected)
+        else:
+            params |= view_params(
+                self.tab, self.search, self.sort_by, self.sort_order, self.filters
+            )
+        return "/api/parts/labels.pdf?" + urlencode(params)
+
+    @rx.var
+    def label_count(self) -> int:
+        if self.label_scope == "selected" and self.selected:
+            return len(self.selected)
+        return self.total
+
+    @rx.var
+    def page_all_selected(self) -> bool:
+        return bool(self.rows) and all(r["id"] in self.selected for r in self.rows)
+
+    @rx.event
+    def toggle_selected(self, part_id: int, on: bool) -> None:
+        pid = int(part_id)
+        rest = [i for i in self.selected if i != pid]
+        self.selected = [*rest, pid] if on else rest
+        self.label_scope = "selected" if self.selected else "view"
+
+    @rx.event
+    def select_page(self, on: bool) -> None:
+        ids = [int(r["id"]) for r in self.rows]
+        rest = [i for i in self.selected if i not in ids]
+        self.selected = [*rest, *ids] if on else rest
+        self.label_scope = "selected" if self.selected else "view"
+
+    @rx.event
+    def clear_selected(self) -> None:
+        self.selected, self.label_scope = [], "view"
+
+    @rx.event
+    def set_label_option(self, name: str, value: str) -> None:
+        """The labels dialog's choices: which parts, which sheet, labels already used."""
+        if name == "scope" and value in ("view", "selected"):
+            self.label_scope = value
+        elif name == "sheet" and value in labels.SHEETS:
+            self.label_sheet = value
+        elif name == "start":
+            self.label_start = value[:4]
+
+    @rx.event
+    def open_labels(self) -> None:
+        """Where the codes will point: phones cannot open an address that means "this computer"."""
+        base = get_settings().public_url or self.router.page.host or ""
+        self.label_base = base.rstrip("/")
+        self.label_local = labels.this_computer_only(self.label_base)
+        self.labels_open = True
+
+    @rx.event
+    def set_labels_open(self, value: bool) -> None:
+        self.labels_open = value
 
     @rx.var
     def has_next(self) -> bool:

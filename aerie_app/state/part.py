@@ -110,9 +110,10 @@ class DetailState(LiveMixin, rx.State):
         return str(self.part.get("name") or "Part")
 
     def _part_id(self) -> int:
-        """The part of the /parts/<id> page, or the one open in the board's side panel."""
+        """The part of the /parts/<id> page or its /p/<id> phone card, or the one open in the
+        board's side panel."""
         path = self.router.url.path.rstrip("/")
-        if "/parts/" in path:
+        if "/parts/" in path or "/p/" in path:
             try:
                 return int(path.rsplit("/", 1)[-1])
             except ValueError:
