@@ -82,8 +82,6 @@ class Settings(BaseSettings):
         description="The address phones on the shop network open Aerie at, e.g. "
         "`http://192.168.1.20:3000`: what the QR codes on part labels point to. "
         "Default: the address the label sheet was asked from.",
-        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
-        max_length=300,
     )
     auth_fail_limit: int = Field(
         10, ge=1, description="Failed API-key attempts per client per minute before 429."
@@ -201,6 +199,13 @@ class Settings(BaseSettings):
             isinstance(o, str) and re.fullmatch(r"https?://[^/\s]+", o) for o in value
         ):
             raise ValueError(rule)
+        return value
+
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an http(s) address, e.g. http://192.168.1.20:3000")
         return value
 
     @field_validator("onshape_base_url", mode="after")

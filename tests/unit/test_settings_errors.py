@@ -41,6 +41,7 @@ BAD: dict[str, tuple[str | Callable[[Path], str], str]] = {
         "https://shop.example",
         'must be a JSON list of origins, e.g. ["https://shop.example"]',
     ),
+    "public_url": ("shop-pc:3000", "must be an http(s) address, e.g. http://192.168.1.20:3000"),
     "auth_fail_limit": ("0", "must be at least 1"),
     "trusted_proxies": ("proxy.local", "'proxy.local' is not an IP address or CIDR network"),
     "onshape_base_url": ("cad.onshape.com", "must be an http(s) URL, e.g. https://cad.onshape.com"),
