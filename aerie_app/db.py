@@ -160,10 +160,40 @@ def begin_write(session: Session) -> None:
     Ends any read-only transaction the session had open, so the writer never works on a stale
     snapshot. Every service that writes calls this before it reads what it will change.
     """
+    if session.info.get("aerie_batch"):
+        return  # inside one_transaction: already writing, and nothing may commit yet
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={"aerie_write": True})
     session.info["aerie_locked"] = True  # from here on, a busy error is not a free retry
+
+
+def commit(session: Session) -> None:
+    """What a service calls to end its unit of work: a commit, or inside
+    :func:`one_transaction` a flush (the batch commits once, at its end)."""
+    if session.info.get("aerie_batch"):
+        session.flush()
+    else:
+        session.commit()
+
+
+@contextmanager
+def one_transaction(session: Session) -> Iterator[None]:
+    """Service calls made inside commit together when the block ends, or not at all.
+
+    For work that must land whole (a spreadsheet import): each service's own commit becomes a
+    flush, and an error anywhere rolls every change back.
+    """
+    begin_write(session)
+    session.info["aerie_batch"] = True
+    try:
+        yield
+    except BaseException:
+        session.info.pop("aerie_batch", None)
+        session.rollback()
+        raise
+    session.info.pop("aerie_batch", None)
+    session.commit()
 
 
 def ensure_write(session: Session) -> None:

@@ -310,6 +310,9 @@ BINARY: dict[tuple[str, str], list[str]] = {
     ("get", "/api/cutlist.csv"): ["text/csv"],
     ("get", "/api/parts/export.csv"): ["text/csv"],
     ("get", "/api/parts/labels.pdf"): ["application/pdf"],
+    ("get", "/api/parts/export.xlsx"): [
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ],
 }
 # Answers that are not errors but not the file yet either: 202 while the work runs.
 PENDING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {

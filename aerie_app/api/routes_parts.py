@@ -9,13 +9,16 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from aerie_app.api.boundary import MAX_ID, MAX_INT, parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep, Writer, auth_checks, client_id
 from aerie_app.api.writes import run_write
-from aerie_app.db import loop_session
+from aerie_app.db import loop_session, session_scope
 from aerie_app.errors import (
     AerieError,
+    BadRequest,
     Forbidden,
     InvalidApiKey,
     NotFound,
@@ -24,7 +27,17 @@ from aerie_app.errors import (
 )
 from aerie_app.models import Category, FitStatus, PartType, Scope, Status
 from aerie_app.schemas import normalize_part_input, part_public
-from aerie_app.services import export, keys, labels, listcache, partjson, partquery, parts, stats
+from aerie_app.services import (
+    export,
+    imports,
+    keys,
+    labels,
+    listcache,
+    partjson,
+    partquery,
+    parts,
+    stats,
+)
 from aerie_app.services.keys import Principal
 from aerie_app.services.partquery import PartQuery
 from aerie_app.settings import get_settings
@@ -261,6 +274,111 @@ def export_csv(session: SessionDep, _: Reader, query: BoardQuery) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/export.xlsx",
+    summary="The parts a list shows, as an Excel workbook",
+    description=(
+        "The CSV export's rows and columns as an .xlsx workbook (one sheet, `Parts`). Text is "
+        "stored as text, never as a formula."
+    ),
+    response_model=None,
+)
+def export_xlsx(session: SessionDep, _: Reader, query: BoardQuery) -> Response:
+    body = export.parts_xlsx(session, query)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(
+        body,
+        media_type=XLSX,
+        headers={
+            "Content-Disposition": f'attachment; filename="aerie-parts-{stamp}.xlsx"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post(
+    "/import",
+    summary="Import parts from a CSV or XLSX file (dry run unless apply=true)",
+    description=(
+        "Multipart field `file`: a CSV (UTF-8, or Excel's Windows encoding; comma, semicolon or "
+        "tab) or .xlsx whose first row names the columns (`id`, `partId`, `name`, `type`, "
+        "`subsystem`, `material`, `thickness`, `amount`, `assigned`, `notes`, `onshapeUrl`, "
+        "`measuredMassG`; the CSV export's headers work). A row updates the part its `id` names, "
+        "else the one part with its `partId`, else creates one; an empty cell leaves a field as it "
+        "is; computed columns (status, fit, dates…) are ignored. Without `apply=true` nothing is "
+        "written: the answer says what each row would do, with every error in the API's words. "
+        "With it, every row lands in one transaction, or none (400 naming the bad rows). "
+        f"At most {imports.MAX_ROWS} rows and 5 MB."
+    ),
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "applied": False,
+                        "summary": {
+                            "create": 1,
+                            "update": 1,
+                            "unchanged": 0,
+                            "error": 0,
+                            "rows": 2,
+                        },
+                        "ignoredColumns": ["fit"],
+                        "unknownColumns": [],
+                        "rows": [
+                            {
+                                "row": 2,
+                                "action": "create",
+                                "id": None,
+                                "label": "2026-IN-001",
+                                "changes": {"name": [None, "Intake side plate"]},
+                                "errors": [],
+                            },
+                            {
+                                "row": 3,
+                                "action": "update",
+                                "id": 12,
+                                "label": "2026-IN-002",
+                                "changes": {"amount": [2, 4]},
+                                "errors": [],
+                            },
+                        ],
+                    }
+                }
+            }
+        }
+    },
+)
+async def import_parts(
+    request: Request,
+    principal: Writer,
+    apply: Annotated[bool, Query(description="Write the rows (default: a dry run)")] = False,
+    x_aerie_user: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    form = await request.form(max_files=1, max_fields=10, max_part_size=1024 * 1024)
+    upload = form.get("file")
+    if not isinstance(upload, StarletteUploadFile) or not upload.filename:
+        raise BadRequest("No file provided", {"field": "file"})
+    raw = await upload.read(imports.MAX_BYTES + 1)
+    name = upload.filename
+    if apply:
+        actor = acting_person(principal, None, x_aerie_user)
+        result = await run_write(
+            lambda session: imports.apply(session, raw, name, actor=actor), on_loop=False
+        )
+    else:
+
+        def dry_run() -> imports.ImportPlan:
+            with session_scope() as session:
+                return imports.plan(session, raw, name)
+
+        result = await run_in_threadpool(dry_run)
+    return JSONResponse(result.public(applied=apply))
 
 
 SHEET_KEYS = ", ".join(f"`{key}` ({sheet.title})" for key, sheet in labels.SHEETS.items())

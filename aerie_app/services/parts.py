@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from aerie_app import workflow
-from aerie_app.db import begin_write, ensure_write
+from aerie_app.db import begin_write, commit, ensure_write
 from aerie_app.errors import Conflict, NotFound, ValidationFailed
 from aerie_app.models import (
     Category,
@@ -77,7 +77,7 @@ def create_part(session: Session, *, data: Mapping[str, Any], actor: str | None)
     session.add(PartEvent(part_id=part.id, actor=_actor(actor), kind="created", at=now))
     if part.assigned:
         session.add(PartWorker(part_id=part.id, name=part.assigned, at=now))
-    session.commit()
+    commit(session)
     return part
 
 
@@ -112,7 +112,7 @@ def save_changes(
     changed = {k: v for k, v in fields.items() if getattr(part, k) != v}
     if not changed and kind == "edit":
         # Saving identical values is not a change: no new version, timestamp or event.
-        session.commit()
+        commit(session)
         return part
     now = utcnow()
     merged = SimpleNamespace(**{c: getattr(part, c) for c in Part.model_fields} | changed)
@@ -178,7 +178,7 @@ def save_changes(
         ).first()
         if exists is None:
             session.add(PartWorker(part_id=part.id, name=new_assignee, at=now))
-    session.commit()
+    commit(session)
     # The row now holds exactly ``values`` (the UPDATE matched one row at the old version):
     # put them on the object instead of reading the row back, one round trip fewer per write.
     for key, value in values.items():
