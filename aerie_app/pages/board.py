@@ -9,6 +9,7 @@ import reflex as rx
 
 from aerie_app.components.actions import action_buttons, action_dialog
 from aerie_app.components.fit import fit_cell
+from aerie_app.components.importer import import_button, import_dialog
 from aerie_app.components.labels import (
     LINK_STYLE,
     labels_button,
@@ -448,6 +449,16 @@ def pager() -> rx.Component:
             custom_attrs={"reloadDocument": True},
             style=LINK_STYLE,
         ),
+        rx.el.a(
+            rx.icon("sheet", size=14, aria_hidden="true"),
+            "Excel",
+            href=BoardState.export_xlsx_url,
+            id="export-xlsx",
+            download=True,
+            custom_attrs={"reloadDocument": True, "aria-label": "Export Excel workbook"},
+            style=LINK_STYLE,
+        ),
+        import_button(),
         labels_button(),
         selection_bar(),
         rx.spacer(),
@@ -485,4 +496,5 @@ def page() -> rx.Component:
         action_dialog(),
         part_form_dialog(),
         labels_dialog(),
+        import_dialog(),
     )

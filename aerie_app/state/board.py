@@ -178,6 +178,11 @@ class BoardState(LiveMixin, rx.State):
         return "/api/parts/export.csv?" + urlencode(params)
 
     @rx.var
+    def export_xlsx_url(self) -> str:
+        params = view_params(self.tab, self.search, self.sort_by, self.sort_order, self.filters)
+        return "/api/parts/export.xlsx?" + urlencode(params)
+
+    @rx.var
     def labels_url(self) -> str:
         """The label sheet the labels dialog asks for: the picked parts, or this whole view."""
         params = {"sheet": self.label_sheet}

@@ -228,3 +228,54 @@ def test_without_a_camera_reader_the_number_under_the_code_opens_the_card(
     page.locator("#scan-label").click()
     page.keyboard.press("Escape")
     expect(page.locator("#scan-dialog")).to_be_hidden()
+
+
+def test_a_spreadsheet_is_previewed_then_imported_on_the_board(
+    page: Any, server: Server, tmp_path: Any
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    existing = create_via_api(server, partId=f"IM-{tag}-1", name=f"Import plate {tag}", amount=2)
+    sign_in(page, server)
+    page.locator("#import-open").click()
+    dialog = page.get_by_role("dialog", name="Import parts from a spreadsheet")
+    upload = dialog.get_by_label("Spreadsheet of parts (.csv or .xlsx)")
+
+    # A file with a bad row: the preview names it and nothing can be imported.
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "partId,name,subsystem,material,amount\n"
+        f"IM-{tag}-1,Import plate {tag},Intake,Aluminum,5\n"
+        f"IM-{tag}-2,Import gusset {tag},Intake,,lots\n",
+        encoding="utf-8",
+    )
+    upload.set_input_files(str(bad))
+    dialog.locator("#import-preview").click()
+    expect(dialog.locator("#import-summary")).to_have_text(
+        "2 rows: 0 new, 1 changed, 0 unchanged, 1 with errors"
+    )
+    expect(dialog.locator(".import-row").first).to_contain_text(
+        "amount: Amount must be a whole number greater than 0"
+    )
+    expect(dialog.locator("#import-apply")).to_be_disabled()
+    assert audit(page, "import preview") == []
+
+    # Fixed: one change and one new part, applied together.
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "partId,name,subsystem,material,amount\n"
+        f"IM-{tag}-1,Import plate {tag},Intake,Aluminum,5\n"
+        f"IM-{tag}-2,Import gusset {tag},Intake,Steel,4\n",
+        encoding="utf-8",
+    )
+    upload.set_input_files(str(good))
+    dialog.locator("#import-preview").click()
+    expect(dialog.locator("#import-summary")).to_have_text(
+        "2 rows: 1 new, 1 changed, 0 unchanged, 0 with errors"
+    )
+    expect(dialog.locator(".import-row", has_text="amount: 2 → 5")).to_be_visible()
+    dialog.locator("#import-apply").click()
+    expect(dialog).to_be_hidden()
+    page.locator("#search").fill(tag)
+    expect(page.locator(".part-row")).to_have_count(2)
+    expect(page.locator(".part-row", has_text=f"Import gusset {tag}")).to_contain_text("Steel")
+    assert server.api("GET", f"/api/parts/{existing['id']}").json()["amount"] == 5
