@@ -10,6 +10,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from aerie_app.api.app import create_api, route_every_api_path
+from aerie_app.components.webhooks_admin import WebhookState
 from aerie_app.logs import install_redaction
 from aerie_app.pages import admin, board, card, cutlist, part, settings, stats
 from aerie_app.state.auth import AuthState
@@ -23,15 +24,17 @@ install_redaction()
 @contextlib.asynccontextmanager
 async def _background_work() -> AsyncIterator[None]:
     """Conversions (left over, or queued by other processes) and the daily backup, if enabled."""
-    from aerie_app.services import backup, conversions, drawings
+    from aerie_app.services import backup, conversions, drawings, webhooks
 
     conversions.poller.start()
     backup.scheduler.start()
+    webhooks.dispatcher.start()
     try:
         yield
     finally:
         conversions.poller.stop()
         backup.scheduler.stop()
+        webhooks.dispatcher.stop()
         drawings.jobs.shutdown()
         conversions.queue.shutdown()
 
@@ -107,5 +110,5 @@ app.add_page(
     admin.page,
     route="/admin",
     title="Aerie · Admin",
-    on_load=[AuthState.check, admin.AdminState.load],
+    on_load=[AuthState.check, admin.AdminState.load, WebhookState.load],
 )

@@ -351,6 +351,49 @@ class PartFit(SQLModel, table=True):
     )
 
 
+class Webhook(SQLModel, table=True):
+    """A subscription: Aerie POSTs the events named in ``events`` to ``url``, signed with
+    ``secret`` (HMAC-SHA256). The secret is kept as given, like any webhook sender's: the
+    signature needs it, and it opens nothing in Aerie."""
+
+    __tablename__ = "webhook"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=1000)
+    events: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    secret: str = Field(max_length=100)
+    description: str = Field(default="", max_length=200)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt_column())
+    created_by: str | None = Field(default=None, max_length=200)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event on its way to one webhook: the exact body, and how sending it went."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (sa.Index("ix_webhook_delivery_due", "status", "next_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("webhook.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    event: str = Field(max_length=40)
+    part_id: int | None = Field(default=None)  # no foreign key: the log outlives the part
+    payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    status: str = Field(default="pending", max_length=12)  # pending | delivered | failed
+    attempts: int = Field(default=0)
+    next_at: datetime = Field(default_factory=utcnow, sa_column=_dt_column())
+    # A worker sending it holds it until then (several server processes share the queue).
+    lease_until: datetime | None = Field(default=None, sa_column=_dt_column(nullable=True))
+    last_status: int | None = Field(default=None)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt_column())
+    delivered_at: datetime | None = Field(default=None, sa_column=_dt_column(nullable=True))
+
+
 # Working state, not data: kept out of SQLModel.metadata, so backups and restores never see it
 # (alembic's environment compares both metadata objects with the migrations).
 EPHEMERAL = sa.MetaData()

@@ -153,10 +153,14 @@ def pg_database() -> Iterator[str]:
     drop_pg_database(name)
 
 
-TABLES = (
-    "part_event, part_worker, part_file, ui_session, preset, api_key, part, throttle_event, "
-    "part_fit, machine, stock_item, shop_setting"
-)
+def _tables() -> str:
+    """Every table a test may fill: the models' and the working-state ones (none forgotten)."""
+    from sqlmodel import SQLModel
+
+    from aerie_app.models import EPHEMERAL
+
+    names = [t.name for t in (*SQLModel.metadata.sorted_tables, *EPHEMERAL.sorted_tables)]
+    return ", ".join(names)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
@@ -171,7 +175,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("pg_database")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        conn.execute(sa.text(f"TRUNCATE {_tables()} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
 

@@ -84,6 +84,7 @@ def create_api() -> FastAPI:
         routes_files,
         routes_parts,
         routes_shop,
+        routes_webhooks,
     )
 
     settings = get_settings()
@@ -133,6 +134,7 @@ def create_api() -> FastAPI:
     api.include_router(routes_admin.router)
     api.include_router(routes_drawings.router)
     api.include_router(routes_shop.router)
+    api.include_router(routes_webhooks.router)
 
     def _health(ok_word: str) -> JSONResponse:
         # On the loop's own connection: a probe every few seconds should not cost a thread hop.

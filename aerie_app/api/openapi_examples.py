@@ -175,6 +175,28 @@ EVENT = {
 }
 
 # (method, path) -> example of the success body
+WEBHOOK = {
+    "id": 1,
+    "url": "https://bot.example/aerie",
+    "events": ["part.moved", "conversion.failed"],
+    "description": "Discord build-season channel",
+    "active": True,
+    "createdAt": "2026-01-10T18:00:00Z",
+    "createdBy": "admin",
+}
+DELIVERY = {
+    "id": 7,
+    "webhookId": 1,
+    "event": "part.moved",
+    "partId": 42,
+    "status": "delivered",
+    "attempts": 1,
+    "nextAttemptAt": None,
+    "lastStatus": 200,
+    "lastError": None,
+    "createdAt": "2026-01-12T15:04:05Z",
+    "deliveredAt": "2026-01-12T15:04:06Z",
+}
 EXAMPLES: dict[tuple[str, str], Any] = {
     ("get", "/api/parts/"): {"parts": [PART], "total": 1, "limit": 50, "offset": 0},
     ("get", "/api/parts/categories/{category}"): {
@@ -268,6 +290,17 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("put", "/api/settings/shop"): SHOP_SETTINGS,
     ("get", "/api/stats/weight"): WEIGHT,
     ("get", "/api/cutlist"): CUTLIST,
+    ("get", "/api/webhooks"): {
+        "webhooks": [WEBHOOK],
+        "events": {"part.moved": "A workflow action: reviewed, claimed, started, …"},
+    },
+    ("post", "/api/webhooks"): WEBHOOK | {"secret": "whsec_…(shown once)"},
+    ("patch", "/api/webhooks/{webhook_id}"): WEBHOOK | {"active": False},
+    ("delete", "/api/webhooks/{webhook_id}"): {"message": "Webhook deleted"},
+    ("post", "/api/webhooks/{webhook_id}/ping"): DELIVERY | {"event": "ping", "status": "pending"},
+    ("get", "/api/webhooks/{webhook_id}/deliveries"): {"deliveries": [DELIVERY]},
+    ("post", "/api/webhooks/deliveries/{delivery_id}/redeliver"): DELIVERY
+    | {"status": "pending", "attempts": 0},
 }
 REQUESTS: dict[str, Any] = {
     "approve": {

@@ -1,4 +1,5 @@
-"""Admin: API keys (the value is shown once), material and subsystem presets, the season wipe."""
+"""Admin: API keys (the value is shown once), webhooks, material and subsystem presets, the
+season wipe."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from aerie_app.components.layout import page_frame
+from aerie_app.components.webhooks_admin import webhooks_card
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError
 from aerie_app.models import Scope
@@ -255,6 +257,7 @@ def page() -> rx.Component:
                     ),
                     width="100%",
                 ),
+                webhooks_card(),
                 rx.grid(
                     preset_card("material", "Material presets"),
                     preset_card("subsystem", "Subsystem presets"),

@@ -36,6 +36,9 @@ class Api:
     def put(self, url: str, *, key: str | None = None, **kw: Any) -> Any:
         return self.client.put(url, headers=self._h(kw.pop("headers", None), key), **kw)
 
+    def patch(self, url: str, *, key: str | None = None, **kw: Any) -> Any:
+        return self.client.patch(url, headers=self._h(kw.pop("headers", None), key), **kw)
+
     def delete(self, url: str, *, key: str | None = None, **kw: Any) -> Any:
         return self.client.delete(url, headers=self._h(kw.pop("headers", None), key), **kw)
 

@@ -1,9 +1,12 @@
-"""The shop floor on a phone: print a label sheet on the board, follow its QR code on a phone-sized
-page, claim and complete the part there; scan a label with the camera."""
+"""People and the shop floor: print a label sheet on the board, follow its QR code on a phone-sized
+page, claim and complete the part there; scan a label with the camera; import a spreadsheet;
+subscribe a webhook and read its log."""
 
 from __future__ import annotations
 
+import json
 import re
+import time
 import uuid
 from typing import Any
 
@@ -279,3 +282,42 @@ def test_a_spreadsheet_is_previewed_then_imported_on_the_board(
     expect(page.locator(".part-row")).to_have_count(2)
     expect(page.locator(".part-row", has_text=f"Import gusset {tag}")).to_contain_text("Steel")
     assert server.api("GET", f"/api/parts/{existing['id']}").json()["amount"] == 5
+
+
+def test_an_admin_subscribes_a_webhook_and_reads_its_log(page: Any, server: Server) -> None:
+    from aerie_app.services import webhooks
+    from tests.api.test_webhooks import Receiver
+
+    receiver = Receiver()
+    try:
+        sign_in(page, server)
+        page.goto(server.url + "/admin")
+        card = page.locator("#webhooks-card")
+        card.get_by_label("Receiver URL").fill(receiver.url)
+        # Controlled by the server's state: click, then wait for the answer.
+        created = card.get_by_role("checkbox", name="part.created")
+        created.click()
+        expect(created).to_be_checked()
+        moved = card.get_by_role("checkbox", name="part.moved")
+        moved.click()
+        expect(moved).not_to_be_checked()
+        card.locator("#hook-create").click()
+        secret = card.locator("#hook-secret").inner_text()
+        assert secret.startswith("whsec_")
+        expect(card.locator(".hook-row")).to_contain_text("part.created")
+        assert audit(page, "admin webhooks") == []
+
+        part = create_via_api(server, name=f"Hooked {uuid.uuid4().hex[:6]}")
+        deadline = time.monotonic() + 20
+        while not receiver.got and time.monotonic() < deadline:
+            time.sleep(0.2)  # the server's dispatcher runs every second
+        (got,) = receiver.got
+        body = json.loads(got["body"])
+        assert body["event"] == "part.created" and body["part"]["id"] == part["id"]
+        assert webhooks.verify(secret, got["headers"]["X-Aerie-Signature"], got["body"])
+
+        card.get_by_role("button", name="Log").click()
+        expect(card.locator(".delivery-row").first).to_contain_text("delivered")
+        expect(card.locator(".delivery-row").first).to_contain_text("part.created")
+    finally:
+        receiver.server.shutdown()
