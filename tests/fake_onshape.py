@@ -1,9 +1,13 @@
-"""A fake of Onshape's drawing-export endpoints on 127.0.0.1, for tests (no internet needed).
+"""A fake of Onshape's BOM and export endpoints on 127.0.0.1, for tests (no internet needed).
 
 Implements, with HTTP Basic auth checked on every call:
-  POST /api[/vN]/drawings/d/{did}/{w|v}/{wvid}/e/{eid}/translations
+  POST /api[/vN]/drawings/d/{did}/{w|v}/{wvid}/e/{eid}/translations      (PDF)
+  POST /api[/vN]/partstudios/d/{did}/{w|v}/{wvid}/e/{eid}/translations   (STEP of ``partIds``)
   GET  /api[/vN]/translations/{tid}
   GET  /api[/vN]/documents/d/{did}/externaldata/{fid}
+  GET  /api[/vN]/assemblies/d/{did}/{w|v|m}/{wvmid}/e/{eid}/bom           (``bom_pages``, paged
+       with ``next`` links when there are several)
+A part export whose part id is in ``failing_parts`` ends FAILED; ``step`` is the exported file.
 ``scenario`` picks the behaviour: "success", "failed" (translation FAILED), "never" (stays
 ACTIVE), "unknown" (404 for the document). ``rate_limit`` answers that many 429s (with
 ``Retry-After``) before serving normally. Wrong credentials get 401 whatever the scenario.
@@ -19,6 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<</Type/Catalog>>endobj\ntrailer<<>>\n%%EOF\n"
 FAILURE_REASON = "Drawing references a deleted part studio"
@@ -27,6 +32,14 @@ _V = r"/api(?:/v\d+)?"
 CREATE = re.compile(
     rf"^{_V}/drawings/d/(?P<did>[0-9a-f]{{24}})/(?P<wv>[wv])/(?P<wvid>[0-9a-f]{{24}})"
     rf"/e/(?P<eid>[0-9a-f]{{24}})/translations$"
+)
+PART_EXPORT = re.compile(
+    rf"^{_V}/partstudios/d/(?P<did>[0-9a-f]{{24}})/(?P<wv>[wv])/(?P<wvid>[0-9a-f]{{24}})"
+    rf"/e/(?P<eid>[0-9a-f]{{24}})/translations$"
+)
+BOM = re.compile(
+    rf"^{_V}/assemblies/d/(?P<did>[0-9a-f]{{24}})/(?P<wvm>[wvm])/(?P<wvmid>[0-9a-f]{{24}})"
+    rf"/e/(?P<eid>[0-9a-f]{{24}})/bom$"
 )
 POLL = re.compile(rf"^{_V}/translations/(?P<tid>[^/]+)$")
 DOWNLOAD = re.compile(rf"^{_V}/documents/d/(?P<did>[0-9a-f]{{24}})/externaldata/(?P<fid>[^/]+)$")
@@ -50,6 +63,10 @@ class FakeOnshape:
     rate_limit: int = 0
     retry_after: str = "1"
     pdf: bytes = PDF
+    step: bytes = b""
+    failing_parts: set[str] = field(default_factory=set)
+    # Each page: {"headers": [...], "rows": [...]}; the fake adds "next" between pages.
+    bom_pages: list[dict[str, Any]] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     _translations: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -88,7 +105,13 @@ class FakeOnshape:
 
     def calls(self, kind: str) -> list[Seen]:
         """Requests seen of one kind: "create", "poll" or "download" (429s and 401s included)."""
-        pattern = {"create": CREATE, "poll": POLL, "download": DOWNLOAD}[kind]
+        pattern = {
+            "create": CREATE,
+            "poll": POLL,
+            "download": DOWNLOAD,
+            "bom": BOM,
+            "part": PART_EXPORT,
+        }[kind]
         with self._lock:
             return [s for s in self.seen if pattern.match(s.path)]
 
@@ -99,15 +122,20 @@ class FakeOnshape:
     # -- request handling (runs on the server's threads) --
 
     def handle(
-        self, method: str, path: str, auth: str | None, body: Any
+        self,
+        method: str,
+        path: str,
+        auth: str | None,
+        body: Any,
+        query: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        status, headers, payload = self._answer(method, path, auth, body)
+        status, headers, payload = self._answer(method, path, auth, body, query or {})
         with self._lock:
             self.seen.append(Seen(method, path, status, auth, body))
         return status, headers, payload
 
     def _answer(
-        self, method: str, path: str, auth: str | None, body: Any
+        self, method: str, path: str, auth: str | None, body: Any, query: dict[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
         if auth != self.expected_authorization():
             return _json(401, {"message": "Unauthenticated API request", "status": 401})
@@ -118,10 +146,24 @@ class FakeOnshape:
                     429, {"message": "Too many requests.", "status": 429}
                 )
                 return status, headers | {"Retry-After": self.retry_after}, payload
-        if method == "POST" and (m := CREATE.match(path)):
+        if method == "GET" and (m := BOM.match(path)):
+            if self.scenario == "unknown":
+                return _json(404, {"message": "Resource does not exist", "status": 404})
+            page = int(query.get("page", "0") or 0)
+            if not 0 <= page < len(self.bom_pages):
+                return _json(404, {"message": "No such page", "status": 404})
+            data = dict(self.bom_pages[page])
+            if page + 1 < len(self.bom_pages):
+                data["next"] = f"{self.base_url}{path}?indented=true&page={page + 1}"
+            return _json(200, data)
+        part_export = method == "POST" and PART_EXPORT.match(path)
+        if (method == "POST" and (m := CREATE.match(path))) or part_export:
+            m = part_export or CREATE.match(path)
+            assert m is not None
             if self.scenario == "unknown":
                 return _json(404, {"message": "Resource does not exist", "status": 404})
             tid = uuid.uuid4().hex[:24]
+            part_ids = str((body or {}).get("partIds", "")) if isinstance(body, dict) else ""
             info = {
                 "id": tid,
                 "requestState": "ACTIVE",
@@ -130,6 +172,8 @@ class FakeOnshape:
                 "resultExternalDataIds": None,
                 "failureReason": None,
                 "polls": 0,
+                "kind": "step" if part_export else "pdf",
+                "fails": part_ids in self.failing_parts,
             }
             with self._lock:
                 self._translations[tid] = info
@@ -141,7 +185,7 @@ class FakeOnshape:
                     return _json(404, {"message": "Not found", "status": 404})
                 info["polls"] += 1
                 if info["polls"] >= self.polls_before_done and self.scenario != "never":
-                    if self.scenario == "failed":
+                    if self.scenario == "failed" or info["fails"]:
                         info["requestState"] = "FAILED"
                         info["failureReason"] = FAILURE_REASON
                     else:
@@ -150,18 +194,20 @@ class FakeOnshape:
                 return _json(200, _public(info))
         if method == "GET" and (m := DOWNLOAD.match(path)):
             with self._lock:
-                known = any(
-                    (t.get("resultExternalDataIds") or [None])[0] == m["fid"]
+                known = [
+                    t
                     for t in self._translations.values()
-                )
+                    if (t.get("resultExternalDataIds") or [None])[0] == m["fid"]
+                ]
             if not known:
                 return _json(404, {"message": "Not found", "status": 404})
-            return 200, {"Content-Type": "application/octet-stream"}, self.pdf
+            payload = self.step if known[0]["kind"] == "step" else self.pdf
+            return 200, {"Content-Type": "application/octet-stream"}, payload
         return _json(404, {"message": "No such endpoint", "status": 404})
 
 
 def _public(info: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in info.items() if k != "polls"}
+    return {k: v for k, v in info.items() if k not in ("polls", "kind", "fails")}
 
 
 def _json(status: int, data: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
@@ -179,8 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw
+        path, _, raw_query = self.path.partition("?")
+        query = dict(parse_qsl(raw_query))
         status, headers, payload = self.owner.handle(
-            method, self.path.split("?", 1)[0], self.headers.get("Authorization"), body
+            method, path, self.headers.get("Authorization"), body, query
         )
         self.send_response(status)
         for key, value in headers.items():

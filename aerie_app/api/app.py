@@ -82,6 +82,7 @@ def create_api() -> FastAPI:
         routes_admin,
         routes_drawings,
         routes_files,
+        routes_onshape,
         routes_parts,
         routes_shop,
         routes_webhooks,
@@ -135,6 +136,7 @@ def create_api() -> FastAPI:
     api.include_router(routes_drawings.router)
     api.include_router(routes_shop.router)
     api.include_router(routes_webhooks.router)
+    api.include_router(routes_onshape.router)
 
     def _health(ok_word: str) -> JSONResponse:
         # On the loop's own connection: a probe every few seconds should not cost a thread hop.

@@ -224,12 +224,15 @@ BODY_SCHEMAS |= SHOP_BODIES
 SHOP_WRITES = tuple(path for _, path in SHOP_BODIES)
 
 
+ONSHAPE_PATHS = ("/api/onshape/bom/preview", "/api/onshape/bom/import")
+
+
 def _error_codes(method: str, path: str) -> list[str]:
     codes = [] if (method, path) in PUBLIC else ["401", "429"]
     if (method, path) not in PUBLIC and method != "get":
         codes.append("403")
     codes.append("400")
-    if "{" in path:
+    if "{" in path or path in ("/api/parts/labels.pdf", *ONSHAPE_PATHS):
         codes.append("404")
     if path == "/api/parts/{part_id}/approve":
         codes.append("409-approve")
@@ -243,6 +246,8 @@ def _error_codes(method: str, path: str) -> list[str]:
         codes.append("422")
     if path in SHOP_WRITES and method in ("post", "put", "patch"):
         codes.append("422-shop")
+    if path in ONSHAPE_PATHS:
+        codes.append("422-onshape")
     return codes
 
 

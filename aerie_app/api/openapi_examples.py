@@ -197,6 +197,30 @@ DELIVERY = {
     "createdAt": "2026-01-12T15:04:05Z",
     "deliveredAt": "2026-01-12T15:04:06Z",
 }
+IMPORT_PLAN = {
+    "applied": False,
+    "summary": {"create": 1, "update": 1, "unchanged": 0, "error": 0, "rows": 2},
+    "ignoredColumns": [],
+    "unknownColumns": [],
+    "rows": [
+        {
+            "row": 1,
+            "action": "create",
+            "id": None,
+            "label": "IN-014",
+            "changes": {"name": [None, "Intake side plate"], "amount": [None, 2]},
+            "errors": [],
+        },
+        {
+            "row": 2,
+            "action": "update",
+            "id": 12,
+            "label": "IN-015",
+            "changes": {"amount": [2, 4]},
+            "errors": [],
+        },
+    ],
+}
 EXAMPLES: dict[tuple[str, str], Any] = {
     ("get", "/api/parts/"): {"parts": [PART], "total": 1, "limit": 50, "offset": 0},
     ("get", "/api/parts/categories/{category}"): {
@@ -290,6 +314,9 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("put", "/api/settings/shop"): SHOP_SETTINGS,
     ("get", "/api/stats/weight"): WEIGHT,
     ("get", "/api/cutlist"): CUTLIST,
+    ("post", "/api/onshape/bom/preview"): IMPORT_PLAN | {"exports": 0},
+    ("post", "/api/onshape/bom/import"): IMPORT_PLAN | {"applied": True, "exports": 2},
+    ("post", "/api/parts/import"): IMPORT_PLAN,
     ("get", "/api/webhooks"): {
         "webhooks": [WEBHOOK],
         "events": {"part.moved": "A workflow action: reviewed, claimed, started, …"},
@@ -400,6 +427,14 @@ ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
     "422": (
         "Content Aerie cannot process",
         {"error": "Conversion failed", "details": "No solids found in the STEP file"},
+    ),
+    "422-onshape": (
+        "Onshape could not be used: its keys are not set or were rejected, it failed or did "
+        "not answer, or the bill of materials lists no parts",
+        {
+            "error": "Onshape rejected Aerie's API keys (401 Unauthorized): check "
+            "AERIE_ONSHAPE_ACCESS_KEY and AERIE_ONSHAPE_SECRET_KEY"
+        },
     ),
     "422-shop": (
         "A value Aerie cannot take: a zero, negative or absurd size, an unknown process or "

@@ -315,44 +315,6 @@ def export_xlsx(session: SessionDep, _: Reader, query: BoardQuery) -> Response:
         "With it, every row lands in one transaction, or none (400 naming the bad rows). "
         f"At most {imports.MAX_ROWS} rows and 5 MB."
     ),
-    responses={
-        200: {
-            "content": {
-                "application/json": {
-                    "example": {
-                        "applied": False,
-                        "summary": {
-                            "create": 1,
-                            "update": 1,
-                            "unchanged": 0,
-                            "error": 0,
-                            "rows": 2,
-                        },
-                        "ignoredColumns": ["fit"],
-                        "unknownColumns": [],
-                        "rows": [
-                            {
-                                "row": 2,
-                                "action": "create",
-                                "id": None,
-                                "label": "2026-IN-001",
-                                "changes": {"name": [None, "Intake side plate"]},
-                                "errors": [],
-                            },
-                            {
-                                "row": 3,
-                                "action": "update",
-                                "id": 12,
-                                "label": "2026-IN-002",
-                                "changes": {"amount": [2, 4]},
-                                "errors": [],
-                            },
-                        ],
-                    }
-                }
-            }
-        }
-    },
 )
 async def import_parts(
     request: Request,
@@ -402,7 +364,11 @@ def labels_pdf(
     _: Reader,
     query: BoardQuery,
     ids: Annotated[
-        str | None, Query(max_length=24_000, description="Comma-separated part ids, e.g. 3,7,12")
+        str | None,
+        Query(
+            max_length=4000,
+            description="Comma-separated part ids, e.g. 3,7,12 (a longer list: use the filters)",
+        ),
     ] = None,
     sheet: Annotated[
         str | None, Query(max_length=40, description=f"Label stock; default {labels.DEFAULT_SHEET}")

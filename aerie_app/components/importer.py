@@ -6,6 +6,7 @@ The handlers are thin: the file's bytes go to :mod:`aerie_app.services.imports` 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import reflex as rx
@@ -14,7 +15,7 @@ from aerie_app.components.part_form import named_file_input
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError
 from aerie_app.models import Scope
-from aerie_app.services import imports
+from aerie_app.services import bom, imports
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import BoardState
 
@@ -37,6 +38,21 @@ def _describe(row: dict[str, Any]) -> str:
     return ""
 
 
+def _message(err: AerieError) -> str:
+    details = err.details if isinstance(err.details, dict) else {}
+    return str(details.get("message") or err.message)
+
+
+def _bom_preview(url: str, subsystem: str) -> bom.BomPlan:
+    with session_scope() as session:
+        return bom.preview(session, url=url, default_subsystem=subsystem)
+
+
+def _bom_apply(url: str, subsystem: str, actor: str) -> tuple[bom.BomPlan, int]:
+    with session_scope() as session:
+        return bom.apply(session, url=url, default_subsystem=subsystem, actor=actor)
+
+
 class ImportState(rx.State):
     open: bool = False
     filename: str = ""
@@ -45,6 +61,10 @@ class ImportState(rx.State):
     rows: list[dict[str, str]] = []
     error: str = ""
     busy: bool = False
+    # Or from an Onshape assembly: its URL and the subsystem of parts at its top level.
+    onshape_url: str = ""
+    default_subsystem: str = bom.DEFAULT_SUBSYSTEM
+    source: str = ""  # what the preview shows: "file" or "onshape"
     _raw: bytes = b""
 
     @rx.var
@@ -70,7 +90,62 @@ class ImportState(rx.State):
         self.open = value
         if value:
             self.filename, self.summary, self.notes, self.rows, self.error = "", {}, [], [], ""
-            self._raw = b""
+            self._raw, self.source, self.busy = b"", "", False
+
+    @rx.event
+    def set_onshape_url(self, value: str) -> None:
+        self.onshape_url = value[:1000]
+
+    @rx.event
+    def set_default_subsystem(self, value: str) -> None:
+        self.default_subsystem = value[:200]
+
+    @rx.event(background=True)
+    async def preview_onshape(self):  # type: ignore[no-untyped-def]
+        """Read the assembly's BOM from Onshape (slow: outside the state lock) and show the plan."""
+        async with self:
+            self.summary, self.rows, self.notes, self.error = {}, [], [], ""
+            self.busy, self.source = True, "onshape"
+            url, subsystem = self.onshape_url, self.default_subsystem
+            try:
+                await (await self.get_state(AuthState)).require(Scope.WRITE)
+            except AerieError as err:
+                self.error, self.busy = _message(err), False
+                return
+        try:
+            result = await asyncio.to_thread(_bom_preview, url, subsystem)
+        except AerieError as err:
+            async with self:
+                self.error, self.busy = _message(err), False
+            return
+        async with self:
+            self._show(result.plan)
+            self.busy = False
+
+    @rx.event(background=True)
+    async def apply_onshape(self):  # type: ignore[no-untyped-def]
+        async with self:
+            self.busy, self.error = True, ""
+            url, subsystem = self.onshape_url, self.default_subsystem
+            try:
+                principal = await (await self.get_state(AuthState)).require(Scope.WRITE)
+            except AerieError as err:
+                self.error, self.busy = _message(err), False
+                return
+        try:
+            result, queued = await asyncio.to_thread(_bom_apply, url, subsystem, principal.name)
+        except AerieError as err:
+            async with self:
+                self.error, self.busy = _message(err), False
+            return
+        counts = result.plan.counts()
+        async with self:
+            self.open, self.busy = False, False
+        yield rx.toast.success(
+            f"Imported: {counts['create']} new, {counts['update']} changed parts; "
+            f"fetching {queued} STEP models from Onshape"
+        )
+        yield BoardState.reload
 
     @rx.event
     async def preview(self, uploads: list[rx.UploadFile]):  # type: ignore[no-untyped-def]
@@ -81,16 +156,14 @@ class ImportState(rx.State):
             self.error = "Choose a .csv or .xlsx file first."
             return None
         upload = uploads[0]
-        self.filename = upload.filename or "parts.csv"
+        self.filename, self.source = upload.filename or "parts.csv", "file"
         try:
             await auth.require(Scope.WRITE)
             self._raw = upload.file.read(imports.MAX_BYTES + 1)
             with session_scope() as session:
                 result = imports.plan(session, self._raw, self.filename)
         except AerieError as err:
-            details = err.details if isinstance(err.details, dict) else {}
-            self.error = str(details.get("message") or err.message)
-            self._raw = b""
+            self.error, self._raw = _message(err), b""
             return None
         self._show(result)
         return None
@@ -126,8 +199,7 @@ class ImportState(rx.State):
             with session_scope() as session:
                 result = imports.apply(session, self._raw, self.filename, actor=principal.name)
         except AerieError as err:
-            details = err.details if isinstance(err.details, dict) else {}
-            self.error = str(details.get("message") or err.message)
+            self.error = _message(err)
             return None
         counts = result.counts()
         self.open, self._raw = False, b""
@@ -151,20 +223,27 @@ def import_button() -> rx.Component:
     )
 
 
+CELL = {"padding": "4px 8px", "textAlign": "left", "verticalAlign": "top"}
+
+
 def preview_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row["row"].to(str)),
-        rx.table.cell(
+    return rx.el.tr(
+        rx.el.td(row["row"].to(str), style=CELL),
+        rx.el.td(
             rx.badge(
                 row["action"].to(str),
                 color_scheme=row["color"].to(str),
                 variant="soft",
                 high_contrast=True,
-            )
+            ),
+            style=CELL,
         ),
-        rx.table.cell(row["label"].to(str)),
-        rx.table.cell(rx.text(row["detail"].to(str), size="1")),
+        rx.el.td(row["label"].to(str), style=CELL),
+        rx.el.td(
+            rx.text(row["detail"].to(str), size="1"), style=CELL | {"overflowWrap": "anywhere"}
+        ),
         class_name="import-row",
+        style={"borderTop": f"1px solid {rx.color('gray', 5)}"},
     )
 
 
@@ -172,12 +251,12 @@ def import_dialog() -> rx.Component:
     s = ImportState
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("Import parts from a spreadsheet"),
+            rx.dialog.title("Import parts"),
             rx.dialog.description(
-                "A .csv or .xlsx whose first row names the columns (partId, name, subsystem, "
-                "material, thickness, amount, type, notes…; the board's export works). A row "
-                "changes the part with its id or part ID, else adds one. Nothing is written "
-                "until you confirm, and then every row or none.",
+                "From a .csv or .xlsx whose first row names the columns (partId, name, subsystem, "
+                "material, thickness, amount, type, notes…; the board's export works), or from an "
+                "Onshape assembly's bill of materials. A row changes the part with its id or part "
+                "ID, else adds one. Nothing is written until you confirm, and then every row or none.",
                 size="2",
             ),
             rx.vstack(
@@ -215,6 +294,46 @@ def import_dialog() -> rx.Component:
                     on_click=s.preview(rx.upload_files(upload_id=UPLOAD_ID)),
                     id="import-preview",
                 ),
+                rx.divider(),
+                rx.text("Or from an Onshape assembly", size="2", weight="medium"),
+                rx.hstack(
+                    rx.vstack(
+                        rx.el.label(
+                            rx.text("Assembly URL", size="1"), html_for="onshape-assembly-url"
+                        ),
+                        rx.input(
+                            value=s.onshape_url,
+                            on_change=s.set_onshape_url,
+                            placeholder="https://cad.onshape.com/documents/…/w/…/e/…",
+                            id="onshape-assembly-url",
+                            width="100%",
+                        ),
+                        spacing="1",
+                        flex="1 1 320px",
+                    ),
+                    rx.vstack(
+                        rx.el.label(
+                            rx.text("Subsystem of top-level parts", size="1"),
+                            html_for="onshape-default-subsystem",
+                        ),
+                        rx.input(
+                            value=s.default_subsystem,
+                            on_change=s.set_default_subsystem,
+                            id="onshape-default-subsystem",
+                        ),
+                        spacing="1",
+                    ),
+                    rx.button(
+                        "Read the BOM",
+                        variant="soft",
+                        loading=s.busy & (s.source == "onshape"),
+                        on_click=s.preview_onshape,
+                        id="onshape-preview",
+                    ),
+                    align="end",
+                    wrap="wrap",
+                    width="100%",
+                ),
                 rx.cond(
                     s.error != "",
                     rx.callout(
@@ -234,19 +353,24 @@ def import_dialog() -> rx.Component:
                 rx.cond(
                     s.rows.length() > 0,
                     rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    rx.table.column_header_cell("Row"),
-                                    rx.table.column_header_cell("Does"),
-                                    rx.table.column_header_cell("Part"),
-                                    rx.table.column_header_cell("What"),
+                        # A plain table: the scrolling box around it is the one keyboard stop
+                        # (Radix's table would add a scroll area of its own that is not).
+                        rx.el.table(
+                            rx.el.thead(
+                                rx.el.tr(
+                                    *[
+                                        rx.el.th(h, style=CELL | {"fontWeight": "600"})
+                                        for h in ("Row", "Does", "Part", "What")
+                                    ]
                                 )
                             ),
-                            rx.table.body(rx.foreach(s.rows, preview_row)),
-                            size="1",
-                            width="100%",
+                            rx.el.tbody(rx.foreach(s.rows, preview_row)),
                             id="import-preview-table",
+                            style={
+                                "width": "100%",
+                                "borderCollapse": "collapse",
+                                "fontSize": "var(--font-size-2)",
+                            },
                         ),
                         max_height="40vh",
                         overflow_y="auto",
@@ -257,11 +381,18 @@ def import_dialog() -> rx.Component:
                 ),
                 rx.hstack(
                     rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
-                    rx.button(
-                        "Import",
-                        disabled=~s.can_apply,
-                        on_click=s.apply,
-                        id="import-apply",
+                    rx.cond(
+                        s.source == "onshape",
+                        rx.button(
+                            "Import and fetch the models",
+                            disabled=~s.can_apply | s.busy,
+                            loading=s.busy,
+                            on_click=s.apply_onshape,
+                            id="import-apply",
+                        ),
+                        rx.button(
+                            "Import", disabled=~s.can_apply, on_click=s.apply, id="import-apply"
+                        ),
                     ),
                     justify="end",
                     width="100%",

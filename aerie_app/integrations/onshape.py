@@ -1,4 +1,5 @@
-"""Onshape: parse document URLs and export a drawing as PDF through the translation API.
+"""Onshape: parse document URLs, read an assembly's bill of materials, and export a drawing
+(PDF) or a part (STEP) through the translation API.
 
 The export is asynchronous on Onshape's side (documented at onshape-public.github.io, "Import &
 Export" and the Drawing API reference):
@@ -92,6 +93,110 @@ def parse_onshape_url(url: str) -> OnshapeRef:
     )
 
 
+@dataclass(frozen=True)
+class PartSource:
+    """Where one part lives in Onshape: its part studio and the part's id there."""
+
+    did: str
+    wvm: str
+    wvmid: str
+    eid: str
+    part_id: str
+    configuration: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"https://cad.onshape.com/documents/{self.did}/{self.wvm}/{self.wvmid}/e/{self.eid}"
+
+
+@dataclass(frozen=True)
+class BomRow:
+    """One part line of an assembly's bill of materials."""
+
+    part_number: str
+    name: str
+    quantity: int
+    material: str
+    subsystem: str  # the top-level sub-assembly it sits in ("" at the assembly's own level)
+    source: PartSource | None
+
+
+MAX_BOM_PAGES = 50
+
+
+def _next_page(link: Any, base_url: str) -> str | None:
+    """The next page of a paged answer, only ever on the same Onshape host."""
+    if not isinstance(link, str) or not link:
+        return None
+    parts = urlsplit(link)
+    if parts.netloc and parts.netloc != urlsplit(base_url).netloc:
+        raise Unprocessable("Onshape's next page pointed at another host")
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _text_value(value: Any) -> str:
+    """A BOM cell as text: materials and other objects carry a ``displayName``."""
+    if isinstance(value, dict):
+        value = value.get("displayName") or value.get("name") or value.get("value") or ""
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def _quantity(value: Any) -> int:
+    try:
+        return max(int(float(_text_value(value) or 1)), 1)
+    except ValueError:
+        return 1
+
+
+def _bom_rows(rows: list[dict[str, Any]], headers: dict[str, str]) -> list[BomRow]:
+    """Part rows of an indented BOM, each with its total quantity in the whole assembly (its own
+    times every enclosing sub-assembly's) and its top-level sub-assembly."""
+    out: list[BomRow] = []
+    stack: list[tuple[str, int]] = []  # enclosing sub-assemblies: (name, quantity) by level
+    for row in rows:
+        cells = {
+            headers.get(key, key): value
+            for key, value in (row.get("headerIdToValue") or {}).items()
+        }
+        level = row.get("indentLevel") if isinstance(row.get("indentLevel"), int) else 0
+        name = _text_value(cells.get("name"))
+        quantity = _quantity(cells.get("quantity"))
+        raw_source = row.get("itemSource")
+        source: dict[str, Any] = raw_source if isinstance(raw_source, dict) else {}
+        del stack[level:]
+        if not source.get("partId"):
+            stack.append((name, quantity))  # a sub-assembly: deeper rows belong to it
+            continue
+        for _parent, times in stack:
+            quantity *= times
+        part_source = None
+        if all(
+            isinstance(source.get(k), str) and source.get(k)
+            for k in ("documentId", "elementId", "wvmId")
+        ):
+            part_source = PartSource(
+                did=source["documentId"],
+                wvm=str(source.get("wvmType") or "w")[:1].lower(),
+                wvmid=source["wvmId"],
+                eid=source["elementId"],
+                part_id=str(source["partId"]),
+                configuration=str(source.get("fullConfiguration") or ""),
+            )
+        out.append(
+            BomRow(
+                part_number=_text_value(cells.get("partNumber")),
+                name=name,
+                quantity=quantity,
+                material=_text_value(cells.get("material")),
+                subsystem=stack[0][0] if stack else "",
+                source=part_source,
+            )
+        )
+    return out
+
+
 def require_exportable(ref: OnshapeRef) -> None:
     """Refuse what Onshape's drawing export cannot take, before any request is made."""
     if ref.wvm == "m":
@@ -103,7 +208,8 @@ def require_exportable(ref: OnshapeRef) -> None:
 
 
 class OnshapeClient:
-    """Exports Onshape drawings as PDF. One instance per job; it holds no connection between calls.
+    """Reads BOMs, exports drawings and parts. One instance per job; it holds no connection
+    between calls.
 
     ``timeout`` bounds each HTTP request, ``max_wait`` the whole wait for the translation, and
     ``max_retries`` how many 429 answers are retried (each after its ``Retry-After``, at most
@@ -142,32 +248,82 @@ class OnshapeClient:
     def __repr__(self) -> str:
         return f"OnshapeClient({self.base_url!r})"  # never the keys
 
+    def _client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url, auth=self._auth, timeout=self.timeout, follow_redirects=True
+        )
+
     def fetch_drawing_pdf(self, ref: OnshapeRef) -> bytes:
         """The drawing ``ref`` names, exported as PDF bytes (create → poll → download)."""
         require_exportable(ref)
-        with httpx.Client(
-            base_url=self.base_url, auth=self._auth, timeout=self.timeout, follow_redirects=True
-        ) as client:
-            info = self._json(
-                client,
-                "POST",
-                f"{API}/drawings/d/{ref.did}/{ref.wvm}/{ref.wvmid}/e/{ref.eid}/translations",
-                what="starting the drawing export",
-                body={"formatName": "PDF", "storeInDocument": False},
-            )
-            info = self._wait(client, info)
+        path = f"{API}/drawings/d/{ref.did}/{ref.wvm}/{ref.wvmid}/e/{ref.eid}/translations"
+        body = {"formatName": "PDF", "storeInDocument": False}
+        return self._translate(path, body, ref.did, thing="drawing")
+
+    def fetch_part_step(self, source: PartSource) -> bytes:
+        """One part of a part studio, exported as a STEP file (create → poll → download)."""
+        if source.wvm == "m":
+            raise Unprocessable("Onshape exports parts only from a workspace or a version")
+        path = (
+            f"{API}/partstudios/d/{_seg(source.did)}/{source.wvm}/{_seg(source.wvmid)}"
+            f"/e/{_seg(source.eid)}/translations"
+        )
+        body: dict[str, Any] = {
+            "formatName": "STEP",
+            "partIds": source.part_id,
+            "storeInDocument": False,
+        }
+        if source.configuration:
+            body["configuration"] = source.configuration
+        return self._translate(path, body, source.did, thing="part")
+
+    def _translate(self, path: str, body: dict[str, Any], did: str, *, thing: str) -> bytes:
+        with self._client() as client:
+            info = self._json(client, "POST", path, what=f"starting the {thing} export", body=body)
+            info = self._wait(client, info, thing=thing)
             ids = info.get("resultExternalDataIds") or []
             if not isinstance(ids, list) or not ids or not isinstance(ids[0], str):
-                raise Unprocessable("Onshape finished the drawing export but returned no file")
-            did = info.get("documentId") if isinstance(info.get("documentId"), str) else ref.did
+                raise Unprocessable(f"Onshape finished the {thing} export but returned no file")
+            owner = info.get("documentId")
+            document = owner if isinstance(owner, str) else did
             return self._download(
-                client, f"{API}/documents/d/{_seg(str(did))}/externaldata/{_seg(ids[0])}"
+                client,
+                f"{API}/documents/d/{_seg(document)}/externaldata/{_seg(ids[0])}",
+                thing=thing,
             )
 
-    def _wait(self, client: httpx.Client, info: dict[str, Any]) -> dict[str, Any]:
+    def fetch_bom(self, ref: OnshapeRef) -> list[BomRow]:
+        """The assembly's bill of materials: one row per part, with its sub-assembly.
+
+        Asks for the indented, multi-level BOM (so a part's top-level sub-assembly is known) and
+        follows ``next`` links while Onshape pages it. Sub-assembly rows themselves are not parts.
+        """
+        path: str | None = (
+            f"{API}/assemblies/d/{ref.did}/{ref.wvm}/{ref.wvmid}/e/{ref.eid}/bom"
+            "?indented=true&multiLevel=true&generateIfAbsent=true"
+        )
+        headers: dict[str, str] = {}
+        raw_rows: list[dict[str, Any]] = []
+        pages = 0
+        with self._client() as client:
+            while path and pages < MAX_BOM_PAGES:
+                data = self._json(client, "GET", path, what="reading the bill of materials")
+                pages += 1
+                for header in data.get("headers") or []:
+                    if isinstance(header, dict) and isinstance(header.get("id"), str):
+                        key = str(header.get("propertyName") or header.get("name") or "")
+                        headers[header["id"]] = key
+                rows = data.get("rows")
+                if not isinstance(rows, list):
+                    raise Unprocessable("Onshape's bill of materials had no rows")
+                raw_rows += [r for r in rows if isinstance(r, dict)]
+                path = _next_page(data.get("next"), self.base_url)
+        return _bom_rows(raw_rows, headers)
+
+    def _wait(self, client: httpx.Client, info: dict[str, Any], *, thing: str) -> dict[str, Any]:
         tid = info.get("id")
         if not isinstance(tid, str) or not tid:
-            raise Unprocessable("Onshape's answer to the drawing export had no translation id")
+            raise Unprocessable(f"Onshape's answer to the {thing} export had no translation id")
         log.info("Onshape translation %s started", tid)
         deadline = time.monotonic() + self.max_wait
         while True:
@@ -178,15 +334,18 @@ class OnshapeClient:
             if state == "FAILED":
                 reason = str(info.get("failureReason") or "no reason given")[:_ERROR_DETAIL_CHARS]
                 log.info("Onshape translation %s failed: %s", tid, reason)
-                raise Unprocessable(f"Onshape could not translate the drawing: {reason}")
+                raise Unprocessable(f"Onshape could not translate the {thing}: {reason}")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise Unprocessable(
-                    f"Onshape did not finish translating the drawing within {self.max_wait:g} s"
+                    f"Onshape did not finish translating the {thing} within {self.max_wait:g} s"
                 )
             self._sleep(min(self.poll_interval, remaining))
             info = self._json(
-                client, "GET", f"{API}/translations/{_seg(tid)}", what="checking the drawing export"
+                client,
+                "GET",
+                f"{API}/translations/{_seg(tid)}",
+                what=f"checking the {thing} export",
             )
 
     def _json(
@@ -210,8 +369,8 @@ class OnshapeClient:
             raise Unprocessable(f"Onshape sent an unexpected answer while {what}")
         return data
 
-    def _download(self, client: httpx.Client, path: str) -> bytes:
-        what = "downloading the drawing"
+    def _download(self, client: httpx.Client, path: str, *, thing: str) -> bytes:
+        what = f"downloading the {thing}"
         response = self._send(client, "GET", path, what=what, accept="application/octet-stream")
         chunks: list[bytes] = []
         size = 0
@@ -220,7 +379,7 @@ class OnshapeClient:
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise Unprocessable(
-                        f"The drawing from Onshape is larger than {self.max_bytes // 2**20} MB"
+                        f"The {thing} from Onshape is larger than {self.max_bytes // 2**20} MB"
                     )
                 chunks.append(chunk)
         except httpx.HTTPError as exc:
@@ -299,7 +458,7 @@ class OnshapeClient:
 
     def _sleep(self, seconds: float) -> None:
         if self._cancel.wait(seconds):
-            raise Unprocessable("The drawing export was stopped before Onshape finished")
+            raise Unprocessable("The export was stopped before Onshape finished")
 
 
 def _seg(value: str) -> str:
@@ -320,9 +479,13 @@ def _problem(response: httpx.Response, what: str) -> AerieError:
             "API keys needs access to this document"
         )
     if status == 404:
-        return NotFound(
-            f"Onshape has no such drawing (404 while {what}): check the part's Onshape URL"
-        )
+        if "bill of materials" in what:
+            noun, where = "assembly", "the assembly's URL"
+        elif "part" in what:
+            noun, where = "part", "the part's Onshape source"
+        else:
+            noun, where = "drawing", "the part's Onshape URL"
+        return NotFound(f"Onshape has no such {noun} (404 while {what}): check {where}")
     detail = _detail(response)
     return Unprocessable(
         f"Onshape answered {status} while {what}" + (f": {detail}" if detail else "")

@@ -28,13 +28,13 @@ from sqlmodel import Session
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError, BadRequest, NotFound, RateLimited, Unprocessable
 from aerie_app.integrations.onshape import (
-    OnshapeClient,
     OnshapeRef,
     parse_onshape_url,
     require_exportable,
 )
 from aerie_app.models import PartFile, PartType, utcnow
 from aerie_app.services import files, parts
+from aerie_app.services.onshape_client import onshape_client
 from aerie_app.settings import get_settings
 
 log = logging.getLogger("aerie.drawings")
@@ -127,7 +127,7 @@ class DrawingJobs:
     def _run(self, part_id: int, ref: OnshapeRef) -> None:
         error: AerieError | None = None
         try:
-            pdf = _client(self._cancel).fetch_drawing_pdf(ref)
+            pdf = onshape_client(self._cancel).fetch_drawing_pdf(ref)
             _store(part_id, pdf)
         except AerieError as exc:
             error = exc
@@ -169,22 +169,6 @@ class DrawingJobs:
 
 
 jobs = DrawingJobs()
-
-
-def _client(cancel: threading.Event) -> OnshapeClient:
-    settings = get_settings()
-    access = settings.onshape_access_key.get_secret_value() if settings.onshape_access_key else ""
-    secret = settings.onshape_secret_key.get_secret_value() if settings.onshape_secret_key else ""
-    return OnshapeClient(
-        settings.onshape_base_url,
-        access,
-        secret,
-        timeout=settings.onshape_timeout_s,
-        poll_interval=settings.onshape_poll_interval_s,
-        max_wait=settings.onshape_max_wait_s,
-        max_bytes=settings.max_upload_bytes,
-        cancel=cancel,
-    )
 
 
 def _store(part_id: int, pdf: bytes) -> None:

@@ -259,10 +259,21 @@ def plan(session: Session, raw: bytes, filename: str) -> ImportPlan:
     bodies: list[tuple[int, dict[str, Any]]] = []
     for number, values in enumerate(table[1:], start=2):
         body = {key: _cell(values[i]) for i, key in where.items() if i < len(values)}
-        if isinstance(body.get("id"), str) and body["id"].isdigit():
-            body["id"] = int(body["id"])  # CSV cells are text
+        raw_id = body.get("id")
+        if isinstance(raw_id, str) and raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10:
+            body["id"] = int(raw_id)  # CSV cells are text
         bodies.append((number, {k: v for k, v in body.items() if v is not None}))
+    return plan_bodies(session, bodies, ignored=ignored, unknown=unknown)
 
+
+def plan_bodies(
+    session: Session,
+    bodies: list[tuple[int, dict[str, Any]]],
+    *,
+    ignored: list[str] | None = None,
+    unknown: list[str] | None = None,
+) -> ImportPlan:
+    """What importing these rows (part JSON keys; ``id`` optional) would do; writes nothing."""
     ids = {b["id"] for _, b in bodies if isinstance(b.get("id"), int)}
     by_id = (
         {p.id: p for p in session.exec(select(Part).where(col(Part.id).in_(ids)))} if ids else {}
@@ -277,7 +288,7 @@ def plan(session: Session, raw: bytes, filename: str) -> ImportPlan:
     seen: dict[int, int] = {}
     for number, body in bodies:
         rows.append(_plan_row(number, body, by_id, by_number, seen))
-    return ImportPlan(rows, ignored, unknown)
+    return ImportPlan(rows, ignored or [], unknown or [])
 
 
 def _plan_row(
@@ -346,7 +357,11 @@ def apply(session: Session, raw: bytes, filename: str, *, actor: str | None) -> 
     Rows with errors refuse the whole import (400 naming them); a part changed by someone
     between the plan and the write refuses it too (409), and nothing is written either way.
     """
-    result = plan(session, raw, filename)
+    return apply_plan(session, plan(session, raw, filename), actor=actor)
+
+
+def apply_plan(session: Session, result: ImportPlan, *, actor: str | None) -> ImportPlan:
+    """Write a plan's creates and updates in one transaction (see :func:`apply`)."""
     bad = [r for r in result.rows if r.errors]
     if bad:
         refused = ValidationFailed(

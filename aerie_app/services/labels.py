@@ -347,7 +347,9 @@ def parse_ids(raw: str) -> list[int]:
         text = piece.strip()
         if not text:
             continue
-        if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
+        if not (text.isascii() and text.isdigit() and len(text) <= 10) or not (
+            1 <= int(text) <= 2**31 - 1
+        ):
             raise ValidationFailed("ids", f"ids must be part ids separated by commas, not {text!r}")
         value = int(text)
         if value not in out:

@@ -8,6 +8,8 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -15,13 +17,41 @@ import pytest
 import zxingcpp
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, Server
+from tests.api.test_drawings import ACCESS, SECRET, URL_W
+from tests.api.test_onshape_bom import robot_bom
+from tests.e2e.conftest import ARTIFACTS, Server, start_server, stop_server
 from tests.e2e.test_accessibility import audit
 from tests.e2e.test_journeys import create_via_api, open_tab, sign_in
+from tests.fake_onshape import FakeOnshape
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def onshape_fake(steps: Path) -> Iterator[FakeOnshape]:
+    """The local Onshape fake, serving a robot's BOM and a real STEP for every part."""
+    with FakeOnshape(ACCESS, SECRET) as fake:
+        fake.bom_pages = robot_bom()
+        fake.step = (steps / "plate_with_holes.step").read_bytes()
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, onshape_fake: FakeOnshape) -> Iterator[Server]:
+    """This module's Aerie talks to the Onshape fake (its settings point there)."""
+    srv = start_server(
+        tmp_path_factory.mktemp("aerie-floor"),
+        {
+            "AERIE_ONSHAPE_BASE_URL": onshape_fake.base_url,
+            "AERIE_ONSHAPE_ACCESS_KEY": ACCESS,
+            "AERIE_ONSHAPE_SECRET_KEY": SECRET,
+            "AERIE_ONSHAPE_POLL_INTERVAL_S": "0.05",
+        },
+    )
+    yield srv
+    stop_server(srv.process)
 
 
 def qr_codes(pdf: bytes) -> list[str]:
@@ -240,7 +270,7 @@ def test_a_spreadsheet_is_previewed_then_imported_on_the_board(
     existing = create_via_api(server, partId=f"IM-{tag}-1", name=f"Import plate {tag}", amount=2)
     sign_in(page, server)
     page.locator("#import-open").click()
-    dialog = page.get_by_role("dialog", name="Import parts from a spreadsheet")
+    dialog = page.get_by_role("dialog", name="Import parts")
     upload = dialog.get_by_label("Spreadsheet of parts (.csv or .xlsx)")
 
     # A file with a bad row: the preview names it and nothing can be imported.
@@ -321,3 +351,43 @@ def test_an_admin_subscribes_a_webhook_and_reads_its_log(page: Any, server: Serv
         expect(card.locator(".delivery-row").first).to_contain_text("part.created")
     finally:
         receiver.server.shutdown()
+
+
+def test_an_onshape_assembly_is_previewed_imported_and_its_models_fetched(
+    page: Any, server: Server, onshape_fake: FakeOnshape
+) -> None:
+    sign_in(page, server)
+    page.locator("#import-open").click()
+    dialog = page.get_by_role("dialog", name="Import parts")
+    dialog.get_by_label("Assembly URL").fill(URL_W)
+    dialog.get_by_label("Subsystem of top-level parts").fill("Chassis")
+    dialog.locator("#onshape-preview").click()
+    expect(dialog.locator("#import-summary")).to_have_text(
+        "4 rows: 4 new, 0 changed, 0 unchanged, 0 with errors"
+    )
+    expect(dialog.locator(".import-row", has_text="SP-010")).to_contain_text("10")
+    assert audit(page, "onshape preview") == []
+    dialog.locator("#import-apply").click()
+    expect(dialog).to_be_hidden()
+    page.locator("#search").fill("SP-010")
+    expect(page.locator(".part-row")).to_have_count(1)
+    expect(page.locator(".part-row")).to_contain_text("Roller spacer")
+
+    # Each part's STEP comes from Onshape and goes through the normal conversion.
+    listed = {p["partId"]: p for p in server.api("GET", "/api/parts/").json()["parts"]}
+    plate = listed["IN-001"]
+    deadline = time.monotonic() + 180
+    status = ""
+    while time.monotonic() < deadline:
+        status = server.api("GET", f"/api/parts/{plate['id']}/conversion").json().get("status", "")
+        if status in ("ready", "failed"):
+            break
+        time.sleep(0.5)
+    assert status == "ready", status
+    assert listed["Bellypan"]["subsystem"] == "Chassis"
+    assert sorted(c.body["partIds"] for c in onshape_fake.calls("part")) == [
+        "JHD",
+        "JHE",
+        "JHF",
+        "JHG",
+    ]
