@@ -91,6 +91,7 @@ bench: install-dev $(BENCH_STAMP) browser
 	$(PY) bench/hotpath.py
 	$(PY) bench/floor.py
 	$(PY) bench/shop.py
+	$(PY) bench/dataio.py
 	$(PY) bench/ui.py
 	$(PY) bench/convert.py
 	$(PY) bench/assembly.py
