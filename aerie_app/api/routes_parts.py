@@ -264,13 +264,19 @@ def list_parts(request: Request, session: SessionDep, _: Reader, query: BoardQue
     response_model=None,
 )
 def export_csv(session: SessionDep, _: Reader, query: BoardQuery) -> Response:
-    body = export.parts_csv(session, query)
+    return stamped_file(export.parts_csv(session, query), "text/csv; charset=utf-8", "parts", "csv")
+
+
+def stamped_file(
+    body: bytes, media_type: str, what: str, ext: str, *, disposition: str = "attachment"
+) -> Response:
+    """A generated file, named ``aerie-<what>-<UTC date-time>.<ext>``, never cached."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return Response(
         body,
-        media_type="text/csv; charset=utf-8",
+        media_type=media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="aerie-parts-{stamp}.csv"',
+            "Content-Disposition": f'{disposition}; filename="aerie-{what}-{stamp}.{ext}"',
             "Cache-Control": "no-store",
         },
     )
@@ -289,16 +295,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response_model=None,
 )
 def export_xlsx(session: SessionDep, _: Reader, query: BoardQuery) -> Response:
-    body = export.parts_xlsx(session, query)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    return Response(
-        body,
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": f'attachment; filename="aerie-parts-{stamp}.xlsx"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return stamped_file(export.parts_xlsx(session, query), XLSX, "parts", "xlsx")
 
 
 @router.post(
@@ -382,15 +379,7 @@ def labels_pdf(
     rows = labels.parts_for_labels(session, ids=picked, query=query)
     base = get_settings().public_url or str(request.base_url)
     body = labels.labels_pdf([labels.label_for(p, base) for p in rows], sheet=stock, start=start)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="aerie-labels-{stamp}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return stamped_file(body, "application/pdf", "labels", "pdf", disposition="inline")
 
 
 @router.get("/categories/{category}", summary="List one category's parts", responses=LIST_RESPONSES)
