@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -52,8 +51,10 @@ def _child(kind: str, step: str, out: str) -> None:
     else:
         raise SystemExit(f"unknown child kind {kind}")
     seconds = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_rss_kb": rss}))
+    # The child's own peak (ru_maxrss would carry this bench's own high-water mark across exec).
+    from aerie_app.cad.child import own_peak_rss_kb
+
+    print(json.dumps({"seconds": seconds, "peak_rss_kb": own_peak_rss_kb()}))
 
 
 def _run_child(kind: str, step: Path, out: Path) -> dict[str, Any]:

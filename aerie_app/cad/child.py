@@ -55,9 +55,23 @@ def looks_out_of_memory(stderr_text: str) -> bool:
     return any(marker in text for marker in markers)
 
 
+def own_peak_rss_kb() -> int:
+    """This process's peak resident set (VmHWM, KiB), 0 if unknown. Not ``ru_maxrss``: Linux
+    carries the parent's high-water mark into a child across fork and exec."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _write_result(staging: Path, payload: dict[str, Any], name: str = RESULT_NAME) -> None:
+    """Publish ``payload`` (with this process's peak memory so far) as ``name``, atomically."""
     tmp = staging / f".{name}.{uuid.uuid4().hex}"
-    tmp.write_text(json.dumps(payload))
+    tmp.write_text(json.dumps({**payload, "peak_rss_kb": own_peak_rss_kb()}))
     os.replace(tmp, staging / name)
 
 

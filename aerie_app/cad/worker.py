@@ -132,23 +132,34 @@ def _last_lines(
     return f": {tail}"
 
 
-def _vm_peak_kb(pid: int) -> int:
-    """The process's peak address space so far (VmPeak, KiB): what RLIMIT_AS caps; 0 if unknown."""
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """The process's own peak resident set and address space so far (VmHWM, VmPeak in KiB);
+    0 where unknown (a zombie has neither).
+
+    Not ``ru_maxrss`` from ``wait4``: Linux carries the parent's high-water mark into a child
+    across fork and exec, so a long-lived server that once grew large would see every child as
+    "near its memory cap". These two belong to the child's own address space, made fresh at exec.
+    """
+    hwm = peak = 0
     try:
         with open(f"/proc/{pid}/status", "rb") as fh:
             for line in fh:
-                if line.startswith(b"VmPeak:"):
-                    return int(line.split()[1])
+                if line.startswith(b"VmHWM:"):
+                    hwm = int(line.split()[1])
+                elif line.startswith(b"VmPeak:"):
+                    peak = int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
-    return 0
+    return hwm, peak
 
 
 @dataclass
 class _Exit:
     status: int
+    # Both sampled while the child ran (a dead process has no address space to read), raised by
+    # what the child itself reported in its result.
     peak_rss_kb: int
-    peak_vm_kb: int  # sampled while the child ran (a dead process has no address space to read)
+    peak_vm_kb: int
     timed_out: bool
     running: bool = False  # returned early: the file waited for appeared, the child goes on
 
@@ -167,31 +178,50 @@ class _Exit:
 NEAR_CAP = 0.8
 
 
-def _wait(proc: subprocess.Popen[bytes], deadline: float, until: Path | None = None) -> _Exit:
-    """Reap the child (its wait status, peak RSS and address space), killing its group at
-    ``deadline`` (``time.monotonic()``); or return while it runs, once ``until`` exists."""
+def _wait(
+    proc: subprocess.Popen[bytes],
+    deadline: float,
+    until: Path | None = None,
+    since: _Exit | None = None,
+) -> _Exit:
+    """Reap the child (its wait status and the peaks of its memory), killing its group at
+    ``deadline`` (``time.monotonic()``); or return while it runs, once ``until`` exists.
+    ``since``: an earlier return for the same child, whose sampled peaks carry over."""
     timed_out = False
-    peak_vm = 0
+    peak_rss = since.peak_rss_kb if since else 0
+    peak_vm = since.peak_vm_kb if since else 0
     while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
         if pid == proc.pid:
             break
-        peak_vm = max(peak_vm, _vm_peak_kb(proc.pid))
+        rss, vm = _memory_kb(proc.pid)
+        peak_rss, peak_vm = max(peak_rss, rss), max(peak_vm, vm)
         if until is not None and until.exists():
-            return _Exit(0, 0, peak_vm, timed_out=False, running=True)
+            return _Exit(0, peak_rss, peak_vm, timed_out=False, running=True)
         if time.monotonic() >= deadline:
             timed_out = True
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            pid, status, usage = os.wait4(proc.pid, 0)
+            pid, status, _usage = os.wait4(proc.pid, 0)
             break
         time.sleep(POLL_S)
     # We reaped it ourselves; tell Popen so it never waits on a recycled pid. (No killpg after
     # reaping: the child spawns no helpers, and its pid/pgid may already belong to someone else.)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return _Exit(status, int(usage.ru_maxrss), peak_vm, timed_out)
+    return _Exit(status, peak_rss, peak_vm, timed_out)
+
+
+def _with_reported(exit_: _Exit, *payloads: dict[str, Any] | None) -> _Exit:
+    """``exit_`` with the peak the child measured on itself as it wrote its result (the last
+    sample may be up to one poll older)."""
+    reported = [
+        int(p["peak_rss_kb"])
+        for p in payloads
+        if p and isinstance(p.get("peak_rss_kb"), int) and not isinstance(p["peak_rss_kb"], bool)
+    ]
+    return replace(exit_, peak_rss_kb=max([exit_.peak_rss_kb, *reported]))
 
 
 def _read_payload(path: Path) -> dict[str, Any] | None:
@@ -368,13 +398,14 @@ def run_conversion_job(
             exit_ = _wait(proc, deadline, until=result_file)
             payload = _read_payload(result_file)
             if exit_.running and not (payload and payload.get("ok")):
-                exit_ = _wait(proc, deadline)  # a failure: judged once the child has ended
+                exit_ = _wait(proc, deadline, since=exit_)  # a failure: judged once it has ended
         except BaseException:
             # Parent interrupted (KeyboardInterrupt, cancellation): never leave an orphan.
             _kill_group(proc)
             raise
         if not exit_.running:
             payload = _read_payload(result_file)
+        exit_ = _with_reported(exit_, payload)
         if not (payload and payload.get("ok")):
             stderr_text = _tail(stderr_path)
             if spare is not None:
@@ -422,13 +453,15 @@ def run_conversion_job(
                 result.compressed_path = out_dir / compress.COMPRESSED_NAME
                 os.replace(staging / compress.COMPRESSED_NAME, result.compressed_path)
             timings["compress"] = round(time.perf_counter() - mark, 4)
-            if exit_.running:
-                exit_ = _wait(proc, deadline)
-                result.peak_rss_kb = exit_.peak_rss_kb
-                problem = _late_problem(exit_, int(memory_mb), timeout_s)
-                if problem:
-                    result.warnings.append(f"Turntable views skipped: {problem}")
+            drawing_views = exit_.running
+            if drawing_views:
+                exit_ = _wait(proc, deadline, since=exit_)
             extras = _read_payload(staging / EXTRAS_NAME) or {}
+            exit_ = _with_reported(exit_, extras)
+            result.peak_rss_kb = exit_.peak_rss_kb
+            problem = _late_problem(exit_, int(memory_mb), timeout_s) if drawing_views else ""
+            if problem:
+                result.warnings.append(f"Turntable views skipped: {problem}")
             result.warnings.extend(str(w) for w in extras.get("warnings", []))
             timings.update(extras.get("timings_s", {}))
             result.views = _install_views(staging, out_dir, list(extras.get("views", [])))

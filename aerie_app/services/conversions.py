@@ -46,13 +46,37 @@ def max_running() -> int:
 def claim(session: Session, sha256: str, *, limit: int | None = None) -> bool:
     """Atomically take every queued revision of this content.
 
-    False if another worker has it, or if ``limit`` conversions already run anywhere: the cap
+    False if another worker has it (its finish settles these revisions too), if a finished model
+    of the same content exists (reused: the revisions become ready with its facts, not converted
+    again), or if ``limit`` conversions already run anywhere: the cap
     is checked in the same transaction (SQLite's write lock, a PostgreSQL advisory lock), so
     several server workers together never run more than one job per core.
     """
     begin_write(session)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK})
+    # An upload decides "reuse or queue" before its commit; on PostgreSQL nothing orders that
+    # with a conversion of the same content finishing meanwhile, so a revision can arrive queued
+    # next to a running job or after a finished one. Both are settled here, under the claim lock:
+    # the running job's finish() takes the queued rows along, and a finished model is reused.
+    same = (col(PartFile.sha256) == sha256,)
+    if session.exec(
+        select(PartFile.id)
+        .where(*same, PartFile.conversion_status == ConversionStatus.RUNNING.value)
+        .limit(1)
+    ).first():
+        session.rollback()
+        return False
+    done = session.exec(
+        select(PartFile)
+        .where(*same, PartFile.conversion_status == ConversionStatus.READY.value)
+        .limit(1)
+    ).first()
+    if done is not None and (storage.model_dir(sha256) / "model.glb").exists():
+        facts, seconds = done.facts, done.conversion_seconds
+        session.rollback()
+        finish(session, sha256, facts=facts, error=None, seconds=seconds)
+        return False
     running = session.exec(
         select(sa.func.count(sa.distinct(col(PartFile.sha256)))).where(
             PartFile.conversion_status == ConversionStatus.RUNNING.value

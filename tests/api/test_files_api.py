@@ -315,6 +315,62 @@ def test_claims_respect_the_global_cap(api: Api, session) -> None:
     assert conversions.claim(session, f"{2:064x}", limit=2) is True
 
 
+def test_a_revision_queued_late_is_never_converted_twice(api: Api, session) -> None:
+    """An upload decides "reuse or queue" before it commits; a conversion of the same content
+    may start or finish meanwhile (two server workers on PostgreSQL). The claim settles it."""
+    from aerie_app.models import PartFile
+    from aerie_app.services import storage
+
+    sha = f"{7:064x}"
+
+    def revision(name: str, status: str, **extra: object) -> PartFile:
+        session.rollback()  # end this session's read snapshot: the API writes in between
+        pid = api.create(name=name)["id"]
+        row = PartFile(
+            part_id=pid,
+            kind="step",
+            display_name="x.step",
+            size=1,
+            sha256=sha,
+            is_current=True,
+            conversion_status=status,
+            **extra,
+        )
+        session.add(row)
+        session.commit()
+        return row
+
+    first = revision("first", "queued")
+    assert conversions.claim(session, sha) is True
+    # Queued while the first one runs: not claimed again; the running job's finish takes it along.
+    late = revision("late", "queued")
+    assert conversions.claim(session, sha) is False
+    (storage.model_dir(sha)).mkdir(parents=True, exist_ok=True)
+    (storage.model_dir(sha) / "model.glb").write_bytes(b"glTF")
+    conversions.finish(session, sha, facts={"solids": 1}, error=None, seconds=0.25)
+    session.expire_all()
+    assert session.get(PartFile, late.id).conversion_status == "ready"
+    # Queued after it finished (the upload had looked before the finish committed): the finished
+    # model is reused, with its facts and its time, and nothing runs.
+    later = revision("later", "queued")
+    assert conversions.claim(session, sha) is False
+    session.expire_all()
+    row = session.get(PartFile, later.id)
+    assert (row.conversion_status, row.facts, row.conversion_seconds) == (
+        "ready",
+        {"solids": 1},
+        0.25,
+    )
+    assert api.get(f"/api/parts/{later.part_id}/conversion").json()["status"] == "ready"
+    # Without the model on disk (a restored database, a cleared cache) it is converted again.
+    (storage.model_dir(sha) / "model.glb").unlink()
+    again = revision("again", "queued")
+    assert conversions.claim(session, sha) is True
+    session.expire_all()
+    assert session.get(PartFile, again.id).conversion_status == "running"
+    assert session.get(PartFile, first.id).conversion_status == "ready"
+
+
 @pytest.mark.cad
 def test_garbage_step_fails_cleanly_while_server_answers(api: Api, aerie_env: Path) -> None:
     """60 MB of garbage behind a valid STEP header: the job fails, nothing else suffers."""

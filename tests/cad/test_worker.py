@@ -657,13 +657,62 @@ def test_a_spare_waits_from_server_start_and_the_first_upload_is_not_cold(
 
 
 def test_a_failure_near_the_cap_is_the_caps_doing() -> None:
-    from aerie_app.cad.worker import _Exit, _vm_peak_kb
+    from aerie_app.cad.worker import _Exit, _memory_kb
 
-    assert _vm_peak_kb(os.getpid()) > 0  # this process's own address space, from /proc
-    assert _vm_peak_kb(2**22 + 12345) == 0  # no such process: unknown, not an error
+    rss, vm = _memory_kb(os.getpid())  # this process's own peaks, from /proc
+    assert 0 < rss < vm
+    assert _memory_kb(2**22 + 12345) == (0, 0)  # no such process: unknown, not an error
     cap = 1200
     # What the 57 MB robot assembly reached under a 1,200 MB cap before OCCT's SIGSEGV.
     assert _Exit(11, peak_rss_kb=725_628, peak_vm_kb=1_227_688, timed_out=False).near_cap(cap)
     assert _Exit(6, peak_rss_kb=1_000_000, peak_vm_kb=0, timed_out=False).near_cap(cap)
     # A crash on a bad file, far below the cap, stays a crash.
     assert not _Exit(11, peak_rss_kb=400_000, peak_vm_kb=700_000, timed_out=False).near_cap(cap)
+
+
+# A parent that once grew large (a long-running server, a long test session) hands its peak RSS to
+# every child through fork and exec (Linux keeps it in ru_maxrss): judged on that, every failure
+# of a small file read as "needs more memory".
+BIG_PARENT = """
+import sys
+from pathlib import Path
+from aerie_app.cad.worker import run_conversion_job
+from aerie_app.errors import ConversionFailed
+
+ballast = bytearray(1700 * 1024 * 1024)
+for i in range(0, len(ballast), 4096):
+    ballast[i] = 1
+del ballast
+step = Path(sys.argv[1])
+try:
+    run_conversion_job(step, step.parent / "out", timeout_s=60, memory_mb=2048, prewarm=False)
+except ConversionFailed as exc:
+    print(exc.message)
+"""
+
+
+def test_a_large_parent_does_not_make_a_small_failure_look_like_memory(tmp_path: Path) -> None:
+    step = tmp_path / "nosolid.step"
+    step.write_text(NO_SOLIDS_STEP)
+    done = subprocess.run(
+        [sys.executable, "-c", BIG_PARENT, str(step)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )
+    assert done.stdout.strip() == "No solids found in the STEP file", done.stderr
+
+
+def test_the_reported_peak_is_the_childs_own(steps: Path, tmp_path: Path) -> None:
+    result = run_conversion_job(
+        steps / "plate_with_holes.step",
+        tmp_path / "out",
+        timeout_s=TIMEOUT_S,
+        memory_mb=MEMORY_MB,
+        thumbnail=False,
+        prewarm=False,
+    )
+    # OCP alone is a few hundred MB; the child's whole address space is capped at MEMORY_MB.
+    assert 100_000 < result.peak_rss_kb < MEMORY_MB * 1024
