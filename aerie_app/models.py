@@ -394,6 +394,37 @@ class WebhookDelivery(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=_dt_column(nullable=True))
 
 
+class ReviewPin(SQLModel, table=True):
+    """A reviewer's numbered note on a part's 3D model ("tap 10-32"), a checklist item until a
+    maker ticks it. ``point``/``normal`` are in the STEP model's axes (mm); a pin without a
+    point is a checklist item not placed on the model (keyboard users, parts with no model)."""
+
+    __tablename__ = "review_pin"
+    __table_args__ = (sa.UniqueConstraint("part_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    part_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("part.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    number: int  # 1, 2, 3… per part, never reused while the part lives
+    note: str = Field(max_length=200)
+    point: list[float] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    normal: list[float] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    # Which face was clicked: the body (the model's node name) and the triangle of its mesh.
+    body: str | None = Field(default=None, max_length=200)
+    face: int | None = Field(default=None)
+    # The model it was placed on (content hash of the STEP revision): the geometry it describes.
+    sha256: str | None = Field(default=None, max_length=64)
+    created_by: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt_column())
+    ticked_by: str | None = Field(default=None, max_length=200)
+    ticked_at: datetime | None = Field(default=None, sa_column=_dt_column(nullable=True))
+    # The geometry changed since it was placed: open again until a reviewer keeps or moves it.
+    stale: bool = Field(default=False)
+
+
 # Working state, not data: kept out of SQLModel.metadata, so backups and restores never see it
 # (alembic's environment compares both metadata objects with the migrations).
 EPHEMERAL = sa.MetaData()

@@ -8,7 +8,7 @@ and the API ask :func:`allowed_actions` to decide which buttons and routes are o
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -297,8 +297,13 @@ def complete(
     quantity: int | None = None,
     storage: str | None = None,
     extra_info: Mapping[str, Any] | None = None,
+    open_pins: Sequence[tuple[int, str]] = (),
 ) -> Change:
-    """Record finished pieces; when all ``amount`` are done the part is Completed (misc included)."""
+    """Record finished pieces; when all ``amount`` are done the part is Completed (misc included).
+
+    ``open_pins`` (number, note): the reviewer's pins nobody has ticked yet. Pieces may be
+    counted while they are open, but the part is not Completed until every one is ticked.
+    """
     _require(part, Action.COMPLETE)
     remaining = max(part.amount - part.quantity_done, 1)
     qty = remaining if quantity is None else quantity
@@ -322,6 +327,12 @@ def complete(
                 "misc_info": info,
             },
             note=f"{done} of {part.amount} done",
+        )
+    if open_pins:
+        listed = "; ".join(f"#{number} {note}" for number, note in open_pins)
+        raise Conflict(
+            f"Review pins still open: {listed}. Tick them before completing the part",
+            {"openPins": [{"number": number, "note": note} for number, note in open_pins]},
         )
     info["completed_at"] = now.isoformat()
     return Change(

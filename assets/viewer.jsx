@@ -1,6 +1,8 @@
 // Aerie's 3D viewer: a GLB on a three.js canvas with orbit/zoom/pan (mouse and touch),
 // fit-to-view, reset, wireframe and edges toggles, a bounding-box overlay, a light/dark
-// background and, when given, the previous revision as a see-through ghost. Everything it needs ships with the app: no CDN, no decoders fetched at runtime.
+// background and, when given, the previous revision as a see-through ghost, and the part's numbered
+// review pins (placed by clicking a face in pin mode). Everything it needs ships with the app: no
+// CDN, no decoders fetched at runtime.
 import React, { useEffect, useRef, useState } from "react";
 import * as THREE from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
@@ -104,7 +106,36 @@ const reducedMotion = () =>
 // by the fit or the box (which describe the current model).
 const GHOST_COLOR = 0xff9f1c;
 
-export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px", label = "the part", dimsMm = [], poster = "" }) {
+
+// glTF is metres and Y-up; STEP (and every point Aerie stores) is millimetres and Z-up. The
+// converter turns (x, y, z) into (x, z, -y); these undo and redo that.
+const toStep = (v) => [v.x * 1000, -v.z * 1000, v.y * 1000];
+const fromStep = (p) => new THREE.Vector3(p[0] / 1000, p[2] / 1000, -p[1] / 1000);
+const round = (v, places) => Number(v.toFixed(places));
+// The body a mesh belongs to: its nearest ancestor the glTF file names.
+function bodyName(node, root) {
+  for (let n = node; n && n !== root; n = n.parent) if (n.userData && n.userData.name) return String(n.userData.name);
+  return "";
+}
+const PIN_COLORS = {
+  open: { background: "#ffb224", color: "#1a1206" },
+  ticked: { background: "#30a46c", color: "#ffffff" },
+  stale: { background: "#e5484d", color: "#ffffff" },
+};
+const pinState = (pin) => (pin.stale ? "stale" : pin.ticked ? "ticked" : "open");
+
+export function AerieViewer({
+  url,
+  ghostUrl = "",
+  dark = true,
+  height = "420px",
+  label = "the part",
+  dimsMm = [],
+  poster = "",
+  pins = [],
+  canPin = false,
+  onPick = null,
+}) {
   const mountRef = useRef(null);
   const ctx = useRef({});
   const [state, setState] = useState("loading");
@@ -120,6 +151,15 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
   const [bodies, setBodies] = useState([]);
   const [hidden, setHidden] = useState(() => new Set());
   const [treeOpen, setTreeOpen] = useState(false);
+  // Pin mode: the next click on the model (a click, not a drag) picks a point for a new pin.
+  const [pinMode, setPinMode] = useState(false);
+  const pinLayer = useRef(null);
+  const pinModeRef = useRef(false);
+  const onPickRef = useRef(onPick);
+  useEffect(() => {
+    pinModeRef.current = pinMode;
+    onPickRef.current = onPick;
+  });
   // The server-rendered thumbnail stands in the model's place until its first frame is drawn.
   const [posterOk, setPosterOk] = useState(true);
   useEffect(() => setPosterOk(true), [poster]);
@@ -162,10 +202,24 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
 
     let frameId = 0;
     let alive = true;
+    const placePins = () => {
+      const layer = pinLayer.current;
+      if (!layer) return;
+      const w = renderer.domElement.clientWidth;
+      const h = renderer.domElement.clientHeight;
+      layer.querySelectorAll("[data-pin-point]").forEach((el) => {
+        const p = JSON.parse(el.getAttribute("data-pin-point"));
+        const v = fromStep(p).project(camera);
+        const shown = v.z < 1 && Math.abs(v.x) <= 1.05 && Math.abs(v.y) <= 1.05;
+        el.style.display = shown ? "grid" : "none";
+        el.style.transform = `translate(${((v.x + 1) / 2) * w - 14}px, ${((1 - v.y) / 2) * h - 14}px)`;
+      });
+    };
     const loop = () => {
       if (!alive) return;
       controls.update();
       renderer.render(scene, camera);
+      placePins();
       frameId = requestAnimationFrame(loop);
     };
     loop();
@@ -179,6 +233,43 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
     };
     const observer = new ResizeObserver(onResize);
     observer.observe(mount);
+
+    // In pin mode a click (not a drag: the pointer moved under 6 px) on a shown body picks the
+    // point, its face's normal, the body's name and the triangle, in the STEP model's axes.
+    let down = null;
+    const onDown = (ev) => {
+      down = { x: ev.clientX, y: ev.clientY };
+    };
+    const onUp = (ev) => {
+      const start = down;
+      down = null;
+      const { model } = ctx.current;
+      if (!pinModeRef.current || !start || !model) return;
+      if (Math.hypot(ev.clientX - start.x, ev.clientY - start.y) > 6) return;
+      const rect = renderer.domElement.getBoundingClientRect();
+      const ndc = new THREE.Vector2(
+        ((ev.clientX - rect.left) / rect.width) * 2 - 1,
+        -((ev.clientY - rect.top) / rect.height) * 2 + 1
+      );
+      const ray = new THREE.Raycaster();
+      ray.setFromCamera(ndc, camera);
+      const hit = ray
+        .intersectObject(model, true)
+        .find((h) => h.object.isMesh && shownInWorld(h.object) && h.face);
+      if (!hit) return;
+      const normal = hit.face.normal.clone().transformDirection(hit.object.matrixWorld);
+      setPinMode(false);
+      if (onPickRef.current) {
+        onPickRef.current({
+          point: toStep(hit.point).map((v) => round(v, 3)),
+          normal: toStep(normal).map((v) => round(v / 1000, 4)),
+          body: ctx.current.multiBody ? bodyName(hit.object, model) : "",
+          face: hit.faceIndex || 0,
+        });
+      }
+    };
+    renderer.domElement.addEventListener("pointerdown", onDown);
+    renderer.domElement.addEventListener("pointerup", onUp);
 
     ctx.current = { renderer, scene, camera, controls };
     setState("loading");
@@ -196,8 +287,11 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
         const edgeGroup = new THREE.Group();
         edgeGroup.visible = false;
         scene.add(edgeGroup);
-        ctx.current = { ...ctx.current, model, box, helper, edgeGroup };
-        setBodies(assemblyTree(model));
+        const tree = assemblyTree(model);
+        // A pin names the body it is on only where there are bodies to tell apart (a single
+        // part's one name is the exporting program's, not the designer's).
+        ctx.current = { ...ctx.current, model, box, helper, edgeGroup, multiBody: tree.length > 0 };
+        setBodies(tree);
         setHidden(new Set());
         frame(camera, controls, box);
         // glTF is in metres and Y-up; the STEP model (and everything else Aerie shows) is in
@@ -217,6 +311,8 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
       alive = false;
       cancelAnimationFrame(frameId);
       observer.disconnect();
+      renderer.domElement.removeEventListener("pointerdown", onDown);
+      renderer.domElement.removeEventListener("pointerup", onUp);
       controls.dispose();
       disposeTree(scene);
       renderer.dispose();
@@ -365,10 +461,43 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
       data-testid="aerie-viewer"
       data-state={state}
       data-ghost={ghostState}
+      data-pin-mode={pinMode ? "on" : "off"}
       data-mesh-mm={dims ? [dims.x, dims.y, dims.z].map((v) => v.toFixed(4)).join(" ") : ""}
       style={{ position: "relative", width: "100%", height, borderRadius: "12px", overflow: "hidden" }}
     >
-      <div ref={mountRef} style={{ position: "absolute", inset: 0 }} />
+      <div ref={mountRef} style={{ position: "absolute", inset: 0, cursor: pinMode ? "crosshair" : undefined }} />
+      {/* The pins drawn over the model; the page lists them as a checklist, which is what
+          assistive technology reads (these markers are pictures of that list). */}
+      <div ref={pinLayer} aria-hidden="true" style={{ position: "absolute", inset: 0, pointerEvents: "none", overflow: "hidden" }}>
+        {(pins || [])
+          .filter((pin) => Array.isArray(pin.point) && pin.point.length === 3)
+          .map((pin) => (
+            <div
+              key={pin.number}
+              data-testid="viewer-pin-marker"
+              data-pin-number={pin.number}
+              data-pin-state={pinState(pin)}
+              data-pin-point={JSON.stringify(pin.point)}
+              title={`#${pin.number} ${pin.note}`}
+              style={{
+                position: "absolute",
+                left: 0,
+                top: 0,
+                display: "none",
+                placeItems: "center",
+                width: 28,
+                height: 28,
+                borderRadius: "50% 50% 50% 0",
+                border: "2px solid #ffffff",
+                boxShadow: "0 1px 4px rgba(0,0,0,0.5)",
+                font: "bold 13px system-ui, sans-serif",
+                ...PIN_COLORS[pinState(pin)],
+              }}
+            >
+              {pin.number}
+            </div>
+          ))}
+      </div>
       {state === "loading" && poster && posterOk && (
         <img
           src={poster}
@@ -415,6 +544,19 @@ export function AerieViewer({ url, ghostUrl = "", dark = true, height = "420px",
             title="The previous revision's geometry, in orange"
           >
             Previous
+          </button>
+        )}
+        {canPin && (
+          <button
+            type="button"
+            style={{ ...BUTTON, borderColor: "#ffb224" }}
+            aria-pressed={pinMode}
+            disabled={state !== "ready"}
+            onClick={() => setPinMode(!pinMode)}
+            data-testid="viewer-pin"
+            title="Click a face of the model to put a numbered review pin there"
+          >
+            {pinMode ? "Click a face…" : "Pin"}
           </button>
         )}
         <button type="button" style={BUTTON} onClick={() => setDarkBg(!darkBg)} data-testid="viewer-bg" aria-label={darkBg ? "Light background" : "Dark background"}>{darkBg ? "Light" : "Dark"}</button>

@@ -221,6 +221,33 @@ for _method in ("patch", "put"):
         "properties": STOCK_FIELDS,
     }
 BODY_SCHEMAS |= SHOP_BODIES
+
+VECTOR = {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3}
+PIN_NOTE = {"type": "string", "minLength": 1, "maxLength": 200}
+BODY_SCHEMAS[("post", "/api/parts/{part_id}/pins")] = {
+    "type": "object",
+    "required": ["note"],
+    "additionalProperties": False,
+    "properties": {
+        "note": PIN_NOTE | {"description": "What to check or do there: 'tap 10-32'"},
+        "point": VECTOR | {"description": "The clicked point, mm, in the STEP model's axes"},
+        "normal": VECTOR | {"description": "The face's normal there"},
+        "body": {"type": "string", "maxLength": 200, "description": "The body's name"},
+        "face": {"type": "integer", "minimum": 0, "description": "The triangle of its mesh"},
+        "actor": NAME,
+    },
+}
+BODY_SCHEMAS[("patch", "/api/parts/{part_id}/pins/{number}")] = {
+    "type": "object",
+    "minProperties": 1,
+    "additionalProperties": False,
+    "properties": {
+        "ticked": {"type": "boolean"},
+        "note": PIN_NOTE,
+        "keep": {"type": "boolean", "description": "A stale pin still applies: open, not stale"},
+        "actor": NAME,
+    },
+}
 SHOP_WRITES = tuple(path for _, path in SHOP_BODIES)
 
 

@@ -221,6 +221,23 @@ IMPORT_PLAN = {
         },
     ],
 }
+
+PIN = {
+    "number": 1,
+    "note": "tap 10-32",
+    "point": [12.5, -30.0, 6.0],
+    "normal": [0.0, 0.0, 1.0],
+    "body": "Gusset",
+    "face": 118,
+    "onModel": True,
+    "ticked": False,
+    "tickedBy": None,
+    "tickedAt": None,
+    "stale": False,
+    "createdBy": "Grace (key: review)",
+    "createdAt": "2026-01-12T15:00:00Z",
+}
+
 EXAMPLES: dict[tuple[str, str], Any] = {
     ("get", "/api/parts/"): {"parts": [PART], "total": 1, "limit": 50, "offset": 0},
     ("get", "/api/parts/categories/{category}"): {
@@ -317,6 +334,11 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("post", "/api/onshape/bom/preview"): IMPORT_PLAN | {"exports": 0},
     ("post", "/api/onshape/bom/import"): IMPORT_PLAN | {"applied": True, "exports": 2},
     ("post", "/api/parts/import"): IMPORT_PLAN,
+    ("get", "/api/parts/{part_id}/pins"): {"pins": [PIN], "open": 1},
+    ("post", "/api/parts/{part_id}/pins"): PIN,
+    ("patch", "/api/parts/{part_id}/pins/{number}"): PIN
+    | {"ticked": True, "tickedBy": "Ada (key: shop)", "tickedAt": "2026-01-12T16:10:00Z"},
+    ("delete", "/api/parts/{part_id}/pins/{number}"): {"message": "Pin #1 removed"},
     ("get", "/api/webhooks"): {
         "webhooks": [WEBHOOK],
         "events": {"part.moved": "A workflow action: reviewed, claimed, started, …"},
@@ -354,6 +376,14 @@ BODIES: dict[tuple[str, str], Any] = {
         "version": 4,
     },
     ("post", "/api/parts/wipe"): {"password": "<an admin key>"},
+    ("post", "/api/parts/{part_id}/pins"): {
+        "note": "tap 10-32",
+        "point": [12.5, -30.0, 6.0],
+        "normal": [0, 0, 1],
+        "body": "Gusset",
+        "face": 118,
+    },
+    ("patch", "/api/parts/{part_id}/pins/{number}"): {"ticked": True},
 }
 
 STORED = ["application/step", "application/pdf", "model/stl", "model/gltf-binary"]
@@ -398,7 +428,14 @@ PENDING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ),
 }
 # Path segments that name a row: digits (anything else is a 404, like an unknown id).
-ID_PARAMS = {"part_id": "42", "file_id": "7", "key_id": "3", "machine_id": "1", "stock_id": "4"}
+ID_PARAMS = {
+    "part_id": "42",
+    "file_id": "7",
+    "key_id": "3",
+    "machine_id": "1",
+    "stock_id": "4",
+    "number": "1",
+}
 ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
     "400": (
         "Invalid input (the field is named)",

@@ -147,6 +147,10 @@ class ActionState(rx.State):
             self.error = str(err.details.get("message", err.message))
             return None
         except Conflict as err:
+            if isinstance(err.details, dict) and "openPins" in err.details:
+                # Not a race: the reviewer's pins are not all ticked. Say which, in the dialog.
+                self.error = err.message
+                return None
             if isinstance(err.details, dict) and err.details.get("confirm") == "confirmNoFit":
                 # Its fit changed while the dialog was open: show why, and ask.
                 self._load_check()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
+from reflex.event import passthrough_event_spec
 
 
 class AerieViewer(rx.NoSSRComponent):
-    """Orbit/zoom/pan, fit, reset, wireframe, edges, bounding-box dimensions, light/dark, ghost."""
+    """Orbit/zoom/pan, fit, reset, wireframe, edges, bounding-box dimensions, light/dark, ghost,
+    review pins (drawn where they were put; placed by a click on a face in pin mode)."""
 
     library = "$/public/viewer.jsx"
     tag = "AerieViewer"
@@ -22,6 +26,12 @@ class AerieViewer(rx.NoSSRComponent):
     dims_mm: rx.Var[list[float]]
     # The model's thumbnail, shown in its place while the model loads ("" for none).
     poster: rx.Var[str]
+    # The part's review pins ({number, note, point (STEP mm) or None, ticked, stale}).
+    pins: rx.Var[list[dict[str, Any]]]
+    # Offer the "Pin" tool (people who may change the part).
+    can_pin: rx.Var[bool]
+    # A face was clicked in pin mode: {point, normal, body, face}, in the STEP model's axes.
+    on_pick: rx.EventHandler[passthrough_event_spec(dict[str, Any])]
 
 
 viewer = AerieViewer.create

@@ -13,6 +13,7 @@ import reflex as rx
 from aerie_app.components.actions import ActionState, action_buttons, action_dialog
 from aerie_app.components.fit import fit_badge, fit_text, stock_text
 from aerie_app.components.layout import live_region, page_frame
+from aerie_app.components.pins import pin_checklist
 from aerie_app.components.viewer import viewer
 from aerie_app.state.auth import AuthState
 from aerie_app.state.part import DetailState
@@ -56,6 +57,7 @@ def picture() -> rx.Component:
                     label=s.title,
                     dims_mm=s.model_dims,
                     poster=s.thumb_url,
+                    pins=s.pins,
                 ),
                 rx.image(
                     src=s.thumb_url,
@@ -187,6 +189,7 @@ def card_body() -> rx.Component:
                 ),
                 width="100%",
             ),
+            pin_checklist(phone=True),
             claimer_line(),
             rx.box(
                 action_buttons(

@@ -9,6 +9,7 @@ from aerie_app.components.fit import duplicate_link, fit_badge, fit_text, stock_
 from aerie_app.components.labels import LINK_STYLE
 from aerie_app.components.layout import live_region, page_frame
 from aerie_app.components.part_form import PartFormState, part_form_dialog
+from aerie_app.components.pins import PinState, pin_checklist, pin_form
 from aerie_app.components.viewer import viewer
 from aerie_app.state.auth import AuthState
 from aerie_app.state.part import DetailState
@@ -39,6 +40,9 @@ def model_panel() -> rx.Component:
                     label=s.title,
                     dims_mm=s.model_dims,
                     poster=s.thumb_url,
+                    pins=s.pins,
+                    can_pin=AuthState.can_write,
+                    on_pick=PinState.pick,
                 ),
                 rx.text("3D preview is off (Settings).", color_scheme="gray"),
             ),
@@ -284,7 +288,7 @@ def detail_body() -> rx.Component:
                     size="2",
                 ),
                 rx.grid(
-                    model_panel(),
+                    rx.vstack(model_panel(), pin_checklist(), pin_form(), width="100%"),
                     rx.vstack(
                         shop_card(),
                         rx.card(

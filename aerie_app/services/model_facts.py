@@ -23,7 +23,7 @@ from aerie_app.cad.materials import estimated_mass_g
 from aerie_app.db import begin_write
 from aerie_app.errors import AerieError
 from aerie_app.models import Category, ConversionStatus, Part, PartFile
-from aerie_app.services import parts
+from aerie_app.services import parts, pins
 from aerie_app.services.shop import recompute as shop_fit
 from aerie_app.units import number
 from aerie_app.workflow import Action
@@ -180,6 +180,9 @@ def check_geometry_change(session: Session, part: Part, row: PartFile) -> dict[s
     session.execute(
         sa.update(PartFile).where(col(PartFile.id) == row.id).values(geometry_change=outcome)
     )
+    if changed:
+        assert part.id is not None
+        pins.geometry_changed(session, part.id, revision=row.revision, actor=ACTOR)
     session.commit()
     row.geometry_change = outcome
     return outcome

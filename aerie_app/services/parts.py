@@ -25,6 +25,7 @@ from aerie_app.models import (
     PartFile,
     PartType,
     PartWorker,
+    ReviewPin,
     Status,
     utcnow,
 )
@@ -273,7 +274,12 @@ def perform(
         change = workflow.unclaim(part, storage=storage_location)
     elif action is Action.COMPLETE:
         change = workflow.complete(
-            part, now=now, quantity=quantity, storage=storage_location, extra_info=fields
+            part,
+            now=now,
+            quantity=quantity,
+            storage=storage_location,
+            extra_info=fields,
+            open_pins=open_pins(session, part_id),
         )
     elif action is Action.REVERT:
         change = workflow.revert(part)
@@ -294,6 +300,16 @@ def perform(
         note=change.note,
         expected_version=expected_version,
     )
+
+
+def open_pins(session: Session, part_id: int) -> list[tuple[int, str]]:
+    """The part's unticked review pins (number, note), in number order (services/pins.py)."""
+    rows = session.execute(
+        sa.select(col(ReviewPin.number), col(ReviewPin.note))
+        .where(col(ReviewPin.part_id) == part_id, col(ReviewPin.ticked_at).is_(None))
+        .order_by(col(ReviewPin.number))
+    ).all()
+    return [(int(number), str(note)) for number, note in rows]
 
 
 def delete_part(session: Session, part_id: int, *, actor: str | None) -> None:

@@ -13,7 +13,7 @@ from aerie_app.db import session_scope
 from aerie_app.errors import AerieError, ValidationFailed
 from aerie_app.models import ConversionStatus, Scope
 from aerie_app.schemas import normalize_part_input, part_public
-from aerie_app.services import conversions, files, parts
+from aerie_app.services import conversions, files, parts, pins
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import to_row
 from aerie_app.state.live import LiveMixin
@@ -71,6 +71,24 @@ def _ghost_url(pid: int, current: Any, revs: Any) -> str:
     return f"/api/parts/{pid}/files/{previous.id}/model?v={previous.sha256[:12]}"
 
 
+def _pin_row(pin: dict[str, Any]) -> dict[str, Any]:
+    state = "stale" if pin["stale"] else "ticked" if pin["ticked"] else "open"
+    if pin["stale"]:
+        status = "The geometry changed: check it again"
+    elif pin["ticked"]:
+        status = f"Done ({pin['tickedBy'] or 'someone'})"
+    else:
+        status = "Open"
+    return {
+        **pin,
+        "state": state,
+        "status": status,
+        "where": f"on {pin['body']}"
+        if pin["onModel"] and pin["body"]
+        else ("on the model" if pin["onModel"] else "checklist only"),
+    }
+
+
 class DetailState(LiveMixin, rx.State):
     found: bool = True
     # Defaults keep the page renderable before the first load (client-side navigation).
@@ -104,6 +122,10 @@ class DetailState(LiveMixin, rx.State):
     # The measured mass as typed (grams), and why it was refused.
     mass_input: str = ""
     mass_error: str = ""
+    # Review pins (services/pins.py): the checklist and how many are open (components/pins.py
+    # adds and ticks them).
+    pins: list[dict[str, Any]] = []
+    open_pins: int = 0
 
     @rx.var
     def title(self) -> str:
@@ -145,7 +167,10 @@ class DetailState(LiveMixin, rx.State):
             current = files.current_file(session, pid)
             revs = files.revisions(session, pid)
             events = parts.list_events(session, pid, limit=200)
+            pin_rows = [pins.pin_public(pin) for pin in pins.list_pins(session, pid)]
         self.found = True
+        self.pins = [_pin_row(pin) for pin in pin_rows]
+        self.open_pins = sum(1 for pin in pin_rows if not pin["ticked"])
         self.part = {
             **public,
             "onshapeUrl": public["onshapeUrl"] or "",

@@ -34,6 +34,8 @@ def give_model(
     x, y, z = dims
     facts = {
         "bbox_mm": {"x": x, "y": y, "z": z},
+        "bbox_min_mm": [0.0, 0.0, 0.0],
+        "bbox_max_mm": [x, y, z],
         "volume_mm3": volume if volume is not None else x * y * z,
         "surface_area_mm2": area if area is not None else 2 * (x * y + y * z + x * z),
         "faces": faces,

@@ -245,3 +245,25 @@ def test_put_status_maps_to_action(
 def test_put_status_nonsense_conflicts() -> None:
     with pytest.raises(Conflict):
         workflow.status_change_action(FakePart(), "Pending", "misc")
+
+
+def test_open_review_pins_block_only_the_last_piece() -> None:
+    pins = [(1, "tap 10-32"), (4, "deburr")]
+    part = FakePart(category="cnc", status="In Progress", assigned="Ada", amount=3)
+    counted = workflow.complete(part, now=NOW, quantity=2, open_pins=pins)
+    assert counted.fields["quantity_done"] == 2 and "category" not in counted.fields
+    part.quantity_done = 2
+    with pytest.raises(Conflict) as info:
+        workflow.complete(part, now=NOW, open_pins=pins)
+    assert info.value.message == (
+        "Review pins still open: #1 tap 10-32; #4 deburr. Tick them before completing the part"
+    )
+    assert info.value.details == {
+        "openPins": [{"number": 1, "note": "tap 10-32"}, {"number": 4, "note": "deburr"}]
+    }
+    # Misc (bought) parts follow the same rule: a pin is a check before the part counts as done.
+    with pytest.raises(Conflict):
+        workflow.complete(
+            FakePart(type="misc", category="misc", status="Reviewed"), now=NOW, open_pins=pins
+        )
+    assert workflow.complete(part, now=NOW, open_pins=[]).fields["category"] == "completed"
