@@ -247,12 +247,40 @@ class PartFile(SQLModel, table=True):
     geometry_change: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
 
 
+class Person(SQLModel, table=True):
+    """Someone on the team: signs in with a name and password (argon2, services/people.py), or
+    is picked from the roster at a shop kiosk. Deactivated, never deleted: history keeps them."""
+
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    # The name as compared: case and spacing folded, unique ("ada lovelace" is "Ada  Lovelace").
+    name_key: str = Field(max_length=100, unique=True, index=True)
+    role: str = Field(default="fabricator", max_length=12)  # permissions.Role
+    password_hash: str | None = Field(default=None, max_length=200)  # None: kiosk pick only
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt_column())
+    deactivated_at: datetime | None = Field(default=None, sa_column=_dt_column(nullable=True))
+    # Sessions and keys issued before this instant are void (a password reset, a deactivation).
+    sessions_valid_after: datetime | None = Field(default=None, sa_column=_dt_column(nullable=True))
+
+
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     scope: str = Field(default=Scope.WRITE.value, max_length=8)
+    # A personal key acts as its person, with their role (as it is now, not when it was made).
+    person_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    # An integration's own role; None: the scope's (permissions.role_for_scope).
+    role: str | None = Field(default=None, max_length=12)
     key_hash: str = Field(max_length=64, unique=True, index=True)
     prefix: str = Field(max_length=12)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_dt_column())
@@ -267,10 +295,19 @@ class UiSession(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True, index=True)
-    api_key_id: int = Field(
+    # Signed in with a key (the team's), with a name and password (person only), or at a kiosk:
+    # the team's key plus a person picked from the roster (both).
+    api_key_id: int | None = Field(
+        default=None,
         sa_column=sa.Column(
-            sa.Integer, sa.ForeignKey("api_key.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+            sa.Integer, sa.ForeignKey("api_key.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    person_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=_dt_column())
     expires_at: datetime = Field(sa_column=_dt_column())

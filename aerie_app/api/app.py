@@ -84,6 +84,7 @@ def create_api() -> FastAPI:
         routes_files,
         routes_onshape,
         routes_parts,
+        routes_people,
         routes_pins,
         routes_shop,
         routes_webhooks,
@@ -139,6 +140,7 @@ def create_api() -> FastAPI:
     api.include_router(routes_webhooks.router)
     api.include_router(routes_onshape.router)
     api.include_router(routes_pins.router)
+    api.include_router(routes_people.router)
 
     def _health(ok_word: str) -> JSONResponse:
         # On the loop's own connection: a probe every few seconds should not cost a thread hop.

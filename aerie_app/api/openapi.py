@@ -237,6 +237,33 @@ BODY_SCHEMAS[("post", "/api/parts/{part_id}/pins")] = {
         "actor": NAME,
     },
 }
+ROLE = {"type": "string", "enum": ["viewer", "fabricator", "reviewer", "admin"]}
+PASSWORD = {"type": "string", "minLength": 8, "maxLength": 200}
+PERSON_NAME = {"type": "string", "minLength": 1, "maxLength": 100}
+BODY_SCHEMAS[("post", "/api/people")] = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {"name": PERSON_NAME, "role": ROLE, "password": PASSWORD},
+}
+BODY_SCHEMAS[("patch", "/api/people/{person_id}")] = {
+    "type": "object",
+    "minProperties": 1,
+    "additionalProperties": False,
+    "properties": {
+        "name": PERSON_NAME,
+        "role": ROLE,
+        "active": {"type": "boolean"},
+        "password": PASSWORD,
+        "clearPassword": {"type": "boolean"},
+    },
+}
+BODY_SCHEMAS[("post", "/api/people/{person_id}/keys")] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"name": {"type": "string", "maxLength": 100}},
+}
+PEOPLE_WRITES = ("/api/people", "/api/people/{person_id}", "/api/people/{person_id}/keys")
 BODY_SCHEMAS[("patch", "/api/parts/{part_id}/pins/{number}")] = {
     "type": "object",
     "minProperties": 1,
@@ -267,6 +294,8 @@ def _error_codes(method: str, path: str) -> list[str]:
         codes.append("409")
     if path.startswith("/api/machines") and method in ("post", "put", "patch"):
         codes.append("409-machine")
+    if path in PEOPLE_WRITES and method in ("post", "patch"):
+        codes.append("409-person")
     if method in ("post", "put", "patch"):
         codes.append("413")
     if path.endswith(("/upload", "/model", "/thumbnail", "/drawing", "/views")):

@@ -158,6 +158,7 @@ KEY = {
     "name": "CAD export script",
     "scope": "write",
     "prefix": "aerie_Xy12",
+    "personId": None,
     "createdAt": "2026-01-02T10:00:00Z",
     "lastUsedAt": None,
     "revoked": False,
@@ -222,6 +223,15 @@ IMPORT_PLAN = {
     ],
 }
 
+PERSON = {
+    "id": 5,
+    "name": "Ada Lovelace",
+    "role": "fabricator",
+    "active": True,
+    "canSignIn": True,
+    "createdAt": "2026-01-05T18:00:00Z",
+    "deactivatedAt": None,
+}
 PIN = {
     "number": 1,
     "note": "tap 10-32",
@@ -313,7 +323,12 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("get", "/api/keys"): {"keys": [KEY]},
     ("post", "/api/keys"): KEY | {"key": "aerie_Xy12…(shown once)"},
     ("post", "/api/keys/{key_id}/revoke"): KEY | {"revoked": True},
-    ("get", "/api/keys/me"): {"name": "CAD export script", "scope": "write"},
+    ("get", "/api/keys/me"): {
+        "name": "CAD export script",
+        "scope": "write",
+        "role": "reviewer",
+        "personId": None,
+    },
     ("get", "/api/health"): {"status": "ok", "version": "0.1.0", "database": "ok"},
     ("get", "/api/machines"): {"machines": [MACHINE]},
     ("post", "/api/machines"): MACHINE,
@@ -334,6 +349,12 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("post", "/api/onshape/bom/preview"): IMPORT_PLAN | {"exports": 0},
     ("post", "/api/onshape/bom/import"): IMPORT_PLAN | {"applied": True, "exports": 2},
     ("post", "/api/parts/import"): IMPORT_PLAN,
+    ("get", "/api/people"): {"people": [PERSON]},
+    ("post", "/api/people"): PERSON,
+    ("get", "/api/people/{person_id}"): PERSON,
+    ("patch", "/api/people/{person_id}"): PERSON | {"role": "reviewer"},
+    ("post", "/api/people/{person_id}/keys"): KEY
+    | {"name": "Ada's key", "personId": 5, "key": "aerie_Xy12…(shown once)"},
     ("get", "/api/parts/{part_id}/pins"): {"pins": [PIN], "open": 1},
     ("post", "/api/parts/{part_id}/pins"): PIN,
     ("patch", "/api/parts/{part_id}/pins/{number}"): PIN
@@ -435,6 +456,7 @@ ID_PARAMS = {
     "machine_id": "1",
     "stock_id": "4",
     "number": "1",
+    "person_id": "5",
 }
 ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
     "400": (
@@ -494,6 +516,10 @@ ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
                 "confirm": "confirmNoFit",
             },
         },
+    ),
+    "409-person": (
+        "Someone else has this name, or the person is deactivated",
+        {"error": "Someone is already called 'Ada Lovelace'", "details": {"field": "name"}},
     ),
     "409-machine": (
         "Another machine has this name",

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.responses import Response
 
+from aerie_app import permissions
 from aerie_app.api.deps import Writer
 from aerie_app.api.routes_parts import (
     ActionBody,
@@ -70,6 +71,7 @@ async def _act(
     user: str | None,
     **kwargs: Any,
 ) -> Response:
+    principal.require(permissions.ACTIONS[action])
     pid = path_id(part_id)
     actor = acting_person(principal, body, user)
     expected = expected_version_from(if_match, body)

@@ -46,6 +46,11 @@ def revoke_key(session: SessionDep, _: Admin, key_id: str) -> dict[str, Any]:
     return keys.key_public(keys.revoke_key(session, parse_id(key_id, "API key not found")))
 
 
-@router.get("/me", summary="The calling key's name and scope")
+@router.get("/me", summary="Who the caller is: name, scope, role and person (null for a team key)")
 def whoami(principal: Reader) -> dict[str, Any]:
-    return {"name": principal.name, "scope": principal.scope.value}
+    return {
+        "name": principal.name,
+        "scope": principal.scope.value,
+        "role": principal.effective_role.value,
+        "personId": principal.person_id,
+    }

@@ -16,6 +16,7 @@ from aerie_app.api.deps import Reader, SessionDep, Writer
 from aerie_app.api.routes_parts import path_id
 from aerie_app.errors import BadRequest, ConversionFailed, InvalidFile, NotFound, TooLarge
 from aerie_app.models import ConversionStatus
+from aerie_app.permissions import Permission
 from aerie_app.schemas import iso
 from aerie_app.services import conversions, files, parts, storage
 
@@ -32,6 +33,7 @@ MAX_VIEW_BYTES = 5 * 1024 * 1024
 async def upload(
     request: Request, session: SessionDep, principal: Writer, part_id: str
 ) -> JSONResponse:
+    principal.require(Permission.UPLOAD)
     pid = path_id(part_id)
     parts.get_part(session, pid)
     form = await request.form(max_files=1, max_fields=10, max_part_size=1024 * 1024)
@@ -190,7 +192,8 @@ def conversion_status(session: SessionDep, _: Reader, part_id: str) -> dict[str,
 
 
 @router.post("/{part_id}/convert", status_code=202, summary="Convert the current STEP again")
-def reconvert(session: SessionDep, _: Writer, part_id: str) -> dict[str, Any]:
+def reconvert(session: SessionDep, principal: Writer, part_id: str) -> dict[str, Any]:
+    principal.require(Permission.UPLOAD)
     row = conversions.requeue(session, path_id(part_id))
     conversions.queue.kick()
     return files.conversion_public(row) or {}
@@ -240,8 +243,9 @@ def views(session: SessionDep, _: Reader, part_id: str) -> dict[str, Any]:
 
 @router.post("/{part_id}/views", summary="Store preview PNGs view_0…view_7 (old client)")
 async def upload_views(
-    request: Request, session: SessionDep, _: Writer, part_id: str
+    request: Request, session: SessionDep, principal: Writer, part_id: str
 ) -> dict[str, Any]:
+    principal.require(Permission.UPLOAD)
     pid = path_id(part_id)
     parts.get_part(session, pid)
     form = await request.form(max_files=8, max_fields=20, max_part_size=1024 * 1024)

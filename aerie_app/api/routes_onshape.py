@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 
 from aerie_app.api.deps import SessionDep, Writer
 from aerie_app.api.routes_parts import acting_person
+from aerie_app.permissions import Permission
 from aerie_app.services import bom
 
 router = APIRouter(prefix="/api/onshape", tags=["onshape"])
@@ -32,7 +33,8 @@ BomBody = Annotated[
         "error. Nothing is written."
     ),
 )
-def preview_bom(session: SessionDep, _: Writer, body: BomBody = None) -> dict[str, Any]:
+def preview_bom(session: SessionDep, principal: Writer, body: BomBody = None) -> dict[str, Any]:
+    principal.require(Permission.IMPORT)
     data = body or {}
     result = bom.preview(
         session, url=data.get("url"), default_subsystem=data.get("defaultSubsystem")
@@ -51,6 +53,7 @@ def preview_bom(session: SessionDep, _: Writer, body: BomBody = None) -> dict[st
     ),
 )
 def import_bom(session: SessionDep, principal: Writer, body: BomBody = None) -> dict[str, Any]:
+    principal.require(Permission.IMPORT)
     data = body or {}
     result, queued = bom.apply(
         session,

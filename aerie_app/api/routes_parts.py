@@ -26,6 +26,7 @@ from aerie_app.errors import (
     ValidationFailed,
 )
 from aerie_app.models import Category, FitStatus, PartType, Scope, Status
+from aerie_app.permissions import Permission
 from aerie_app.schemas import normalize_part_input, part_public
 from aerie_app.services import (
     export,
@@ -59,6 +60,7 @@ JsonBody = Annotated[
     dict[str, Any] | None, Body(openapi_examples={"part": {"value": PART_EXAMPLE}})
 ]
 ActionBody = Annotated[dict[str, Any] | None, Body()]
+WEIGH_FIELDS = frozenset({"measuredMassG", "version", "actor"})
 Limit = Annotated[int | None, Query(ge=0, le=100_000, description="Page size; none = all")]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
 
@@ -84,6 +86,10 @@ def expected_version_from(if_match: str | None, body: dict[str, Any] | None) -> 
 
 
 def acting_person(principal: Principal, body: dict[str, Any] | None, user: str | None) -> str:
+    """Who the timeline names: a person signed in or using their own key is that person (they
+    cannot act as someone else); a shared key may name the person at the keyboard."""
+    if principal.person_id is not None:
+        return principal.name
     person = user or (body or {}).get("actor")
     if isinstance(person, str) and person.strip():
         return f"{person.strip()[:100]} (key: {principal.name})"
@@ -319,6 +325,7 @@ async def import_parts(
     apply: Annotated[bool, Query(description="Write the rows (default: a dry run)")] = False,
     x_aerie_user: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
+    principal.require(Permission.IMPORT)
     form = await request.form(max_files=1, max_fields=10, max_part_size=1024 * 1024)
     upload = form.get("file")
     if not isinstance(upload, StarletteUploadFile) or not upload.filename:
@@ -412,6 +419,7 @@ async def create_part(
     body: JsonBody = None,
     x_aerie_user: Annotated[str | None, Header()] = None,
 ) -> Response:
+    principal.require(Permission.CREATE_PART)
     data = normalize_part_input(body, partial=False)
     actor = acting_person(principal, body, x_aerie_user)
     part = await run_write(lambda session: parts.create_part(session, data=data, actor=actor))
@@ -492,6 +500,9 @@ async def update_part(
     x_aerie_user: Annotated[str | None, Header()] = None,
 ) -> Response:
     pid = path_id(part_id)
+    # Typing the mass weighed at the scale is a maker's job; every other edit a reviewer's.
+    weighing = isinstance(body, dict) and set(body) <= WEIGH_FIELDS
+    principal.require(Permission.WEIGH if weighing else Permission.EDIT_PART)
     try:
         data = normalize_part_input(body, partial=True)
     except AerieError:
@@ -512,6 +523,7 @@ async def update_part(
 
 @router.delete("/{part_id}", summary="Delete a part and its files")
 async def delete_part(principal: Writer, part_id: str) -> dict[str, str]:
+    principal.require(Permission.DELETE_PART)
     pid = path_id(part_id)
     await run_write(lambda session: parts.delete_part(session, pid, actor=principal.name))
     return {"message": "Part deleted successfully"}

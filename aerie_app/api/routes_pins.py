@@ -13,6 +13,7 @@ from aerie_app.api.deps import Reader, SessionDep, Writer
 from aerie_app.api.routes_parts import ActionBody, acting_person, path_id
 from aerie_app.api.writes import run_write
 from aerie_app.errors import ValidationFailed
+from aerie_app.permissions import Permission
 from aerie_app.services import pins
 
 router = APIRouter(prefix="/api/parts", tags=["pins"])
@@ -59,6 +60,7 @@ def list_pins(session: SessionDep, _: Reader, part_id: str) -> dict[str, Any]:
 async def add_pin(
     principal: Writer, part_id: str, body: ActionBody = None, user: User = None
 ) -> JSONResponse:
+    principal.require(Permission.PIN)
     pid = path_id(part_id)
     data = _object(body, PIN_FIELDS)
     actor = acting_person(principal, data, user)
@@ -92,6 +94,10 @@ async def edit_pin(
     ticked, keep = _flag(data, "ticked"), _flag(data, "keep")
     if ticked is None and not keep and data.get("note") is None:
         raise ValidationFailed("body", "Send ticked, note or keep")
+    # Ticking is the maker's; rewording or keeping a pin the reviewer's.
+    principal.require(
+        Permission.PIN if keep or data.get("note") is not None else Permission.TICK_PIN
+    )
     actor = acting_person(principal, data, user)
 
     def work(session: Any) -> dict[str, Any]:
@@ -111,6 +117,7 @@ async def edit_pin(
 async def delete_pin(
     principal: Writer, part_id: str, number: str, user: User = None
 ) -> dict[str, str]:
+    principal.require(Permission.PIN)
     pid, n = path_id(part_id), pin_number(number)
     actor = acting_person(principal, None, user)
     await run_write(lambda session: pins.remove(session, pid, n, actor=actor))

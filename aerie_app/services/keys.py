@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from aerie_app.db import begin_write, session_scope
-from aerie_app.errors import InvalidApiKey, NotFound, ValidationFailed
-from aerie_app.models import ApiKey, Scope, UiSession, utcnow
+from aerie_app.errors import Forbidden, InvalidApiKey, NotFound, ValidationFailed
+from aerie_app.models import ApiKey, Person, Scope, UiSession, utcnow
+from aerie_app.permissions import SCOPES, Permission, Role, allows, refusal, role_for_scope, weaker
 from aerie_app.settings import API_KEY_MIN_LENGTH, get_settings
 
 KEY_PREFIX = "aerie_"
@@ -38,14 +39,32 @@ def hash_key(raw: str) -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a key's name and scope (never the key itself)."""
+    """Who is calling: a key's or a person's name, scope and role (never the key itself).
 
-    key_id: int
+    ``key_id``: the key used (None for a person signed in with a password); ``person_id``: the
+    person acting (a personal key, a password sign-in, a kiosk pick); ``role``: None for the
+    team's shared keys, whose role follows their scope (permissions.role_for_scope)."""
+
+    key_id: int | None
     name: str
     scope: Scope
+    role: Role | None = None
+    person_id: int | None = None
 
     def can(self, needed: Scope) -> bool:
         return self.scope.allows(needed)
+
+    @property
+    def effective_role(self) -> Role:
+        return self.role or role_for_scope(self.scope)
+
+    def may(self, permission: Permission) -> bool:
+        return self.can(Scope.READ) and allows(self.effective_role, permission)
+
+    def require(self, permission: Permission) -> None:
+        """:class:`Forbidden` unless this caller's role allows ``permission``."""
+        if not self.may(permission):
+            raise Forbidden(refusal(self.effective_role, permission))
 
 
 def new_raw_key() -> str:
@@ -128,9 +147,31 @@ def _verify_stored(session: Session, digest: str) -> Principal:
         raise InvalidApiKey()
     now = utcnow()
     assert key.id is not None
+    principal = key_principal(session, key)
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
         _note_used(key.id, now)
-    return Principal(key.id, key.name, Scope(key.scope))
+    return principal
+
+
+def key_principal(session: Session, key: ApiKey) -> Principal:
+    """What a valid key acts as: its person (their name and role as they are now), else itself."""
+    assert key.id is not None
+    if key.person_id is None:
+        role = Role(key.role) if key.role else None
+        return Principal(key.id, key.name, Scope(key.scope), role)
+    person = session.get(Person, key.person_id)
+    if person is None or not person.active:
+        raise InvalidApiKey()
+    role = Role(person.role)
+    return Principal(key.id, person.name, SCOPES[role], role, person.id)
+
+
+def _person_principal(person: Person | None, issued: datetime) -> Principal:
+    valid_after = person.sessions_valid_after if person is not None else None
+    if person is None or not person.active or (valid_after is not None and issued < valid_after):
+        raise InvalidApiKey("Session expired; sign in again")
+    role = Role(person.role)
+    return Principal(None, person.name, SCOPES[role], role, person.id)
 
 
 # Last-used stamps, batched: verifying a key only notes the time in memory, and a background
@@ -235,14 +276,16 @@ def bootstrap_admin(session: Session, *, configured: str | None) -> str | None:
     return raw
 
 
-def open_session(session: Session, principal: Principal) -> str:
-    """A browser session token bound to a key; revoking the key ends its sessions."""
+def open_session(session: Session, principal: Principal, *, person_id: int | None = None) -> str:
+    """A browser session token bound to a key, a person, or both (a kiosk: the team's key and
+    the person picked from the roster). Revoking the key or deactivating the person ends it."""
     token = secrets.token_urlsafe(32)
     begin_write(session)
     session.add(
         UiSession(
             token_hash=hash_key(token),
             api_key_id=principal.key_id,
+            person_id=person_id if person_id is not None else principal.person_id,
             expires_at=utcnow() + timedelta(days=SESSION_DAYS),
         )
     )
@@ -254,12 +297,21 @@ def resolve_session(session: Session, token: str) -> Principal:
     digest = hash_key(token or "")
     row = session.exec(select(UiSession).where(UiSession.token_hash == digest)).first()
     if row is None or row.revoked_at or row.expires_at < utcnow():
-        raise InvalidApiKey("Session expired; enter the access key again")
+        raise InvalidApiKey("Session expired; sign in again")
+    person = session.get(Person, row.person_id) if row.person_id is not None else None
+    if row.api_key_id is None:
+        return _person_principal(person, row.created_at)
     key = session.get(ApiKey, row.api_key_id)
     if key is None or key.revoked_at:
-        raise InvalidApiKey("Session expired; enter the access key again")
-    assert key.id is not None
-    return Principal(key.id, key.name, Scope(key.scope))
+        raise InvalidApiKey("Session expired; sign in again")
+    shared = key_principal(session, key)
+    if row.person_id is None:
+        return shared
+    # A kiosk: the picked person acts, with no more than the shared key allows.
+    picked = _person_principal(person, row.created_at)
+    role = weaker(picked.effective_role, shared.effective_role)
+    scope = SCOPES[role] if shared.scope.allows(SCOPES[role]) else shared.scope
+    return Principal(shared.key_id, picked.name, scope, role, picked.person_id)
 
 
 def close_session(session: Session, token: str) -> None:
@@ -279,6 +331,7 @@ def key_public(key: ApiKey) -> dict[str, object]:
         "name": key.name,
         "scope": key.scope,
         "prefix": key.prefix,
+        "personId": key.person_id,
         "createdAt": iso(key.created_at),
         "lastUsedAt": iso(key.last_used_at),
         "revoked": key.revoked_at is not None,

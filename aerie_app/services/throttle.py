@@ -160,6 +160,16 @@ class SlidingWindow:
 
 failed_auth = SlidingWindow("auth", 60.0)
 auth_checks = SlidingWindow("check", 2.0)
+# Failed personal sign-ins (services/people.py): per client over a minute (the key limit's
+# number), and per account over 15 minutes.
+login_clients = SlidingWindow("login-client", 60.0)
+login_accounts = SlidingWindow("login-account", 15 * 60.0)
+
+
+def login_limit() -> int:
+    return int(get_settings().auth_fail_limit)
+
+
 TOO_MANY = "Too many failed API-key attempts; wait and try again"
 
 

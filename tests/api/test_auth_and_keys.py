@@ -79,7 +79,12 @@ def test_key_lifecycle(api: Api, make_key) -> None:
     assert all("key" not in k for k in listed)
     assert raw not in str(listed)
     assert any(k["name"] == "script" and k["prefix"] == raw[:10] for k in listed)
-    assert api.get("/api/keys/me", key=raw).json() == {"name": "script", "scope": "write"}
+    assert api.get("/api/keys/me", key=raw).json() == {
+        "name": "script",
+        "scope": "write",
+        "role": "reviewer",  # a team key acts as before people existed: every write allowed
+        "personId": None,
+    }
     revoked = api.post(f"/api/keys/{created['id']}/revoke").json()
     assert revoked["revoked"] is True
     assert api.get("/api/parts/", key=raw).status_code == 401
