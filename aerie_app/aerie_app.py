@@ -10,6 +10,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from aerie_app.api.app import create_api, route_every_api_path
+from aerie_app.components.people_admin import PeopleState
 from aerie_app.components.webhooks_admin import WebhookState
 from aerie_app.logs import install_redaction
 from aerie_app.pages import admin, board, card, cutlist, part, settings, stats
@@ -110,5 +111,5 @@ app.add_page(
     admin.page,
     route="/admin",
     title="Aerie · Admin",
-    on_load=[AuthState.check, admin.AdminState.load, WebhookState.load],
+    on_load=[AuthState.check, admin.AdminState.load, WebhookState.load, PeopleState.load],
 )

@@ -263,6 +263,18 @@ BODY_SCHEMAS[("post", "/api/people/{person_id}/keys")] = {
     "additionalProperties": False,
     "properties": {"name": {"type": "string", "maxLength": 100}},
 }
+BODY_SCHEMAS[("post", "/api/people/{person_id}/merge")] = {
+    "type": "object",
+    "required": ["names"],
+    "additionalProperties": False,
+    "properties": {
+        "names": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "minLength": 1, "maxLength": 200},
+        }
+    },
+}
 PEOPLE_WRITES = ("/api/people", "/api/people/{person_id}", "/api/people/{person_id}/keys")
 BODY_SCHEMAS[("patch", "/api/parts/{part_id}/pins/{number}")] = {
     "type": "object",

@@ -352,6 +352,8 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("get", "/api/people"): {"people": [PERSON]},
     ("post", "/api/people"): PERSON,
     ("get", "/api/people/{person_id}"): PERSON,
+    ("get", "/api/people/names"): {"names": [{"name": "ada", "parts": 12}]},
+    ("post", "/api/people/{person_id}/merge"): {"parts": 12, "workers": 3, "events": 40},
     ("patch", "/api/people/{person_id}"): PERSON | {"role": "reviewer"},
     ("post", "/api/people/{person_id}/keys"): KEY
     | {"name": "Ada's key", "personId": 5, "key": "aerie_Xy12…(shown once)"},
@@ -405,6 +407,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "face": 118,
     },
     ("patch", "/api/parts/{part_id}/pins/{number}"): {"ticked": True},
+    ("post", "/api/people/{person_id}/merge"): {"names": ["ada", "Ada L."]},
 }
 
 STORED = ["application/step", "application/pdf", "model/stl", "model/gltf-binary"]

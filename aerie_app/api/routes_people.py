@@ -50,6 +50,29 @@ def create_person(session: SessionDep, _: Admin, body: ActionBody = None) -> JSO
     return JSONResponse(people.person_public(person), status_code=201)
 
 
+@router.get(
+    "/names",
+    summary="Names typed before people existed that match nobody on the roster, with how many "
+    "parts use each (what the merge tool offers)",
+)
+def loose_names(session: SessionDep, _: Admin) -> dict[str, Any]:
+    return {"names": people.loose_names(session)}
+
+
+@router.post(
+    "/{person_id}/merge",
+    summary="Credit every part claimed or worked on under these spellings to this person "
+    "(maker, workers and timeline actors)",
+)
+def merge_names(
+    session: SessionDep, principal: Admin, person_id: str, body: ActionBody = None
+) -> dict[str, Any]:
+    data = _object(body, frozenset({"names"}))
+    return people.merge_names(
+        session, _person_id(person_id), data.get("names"), actor=principal.name
+    )
+
+
 @router.get("/{person_id}", summary="One person")
 def get_person(session: SessionDep, _: Reader, person_id: str) -> dict[str, Any]:
     return people.person_public(people.get_person(session, _person_id(person_id)))

@@ -10,12 +10,13 @@ from typing import Any
 
 import reflex as rx
 
+from aerie_app import permissions
 from aerie_app.components.fit import duplicate_link, fit_badge, fit_text, stock_text
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError, Conflict, ValidationFailed
-from aerie_app.models import Scope
+from aerie_app.permissions import Permission
 from aerie_app.schemas import part_public
-from aerie_app.services import parts
+from aerie_app.services import parts, people
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import BoardState, shop_row
 from aerie_app.state.part import DetailState
@@ -66,6 +67,8 @@ class ActionState(rx.State):
     error: str = ""
     busy: bool = False
     maker: str = rx.LocalStorage("", name="aerie_maker")
+    # The team's roster (active people's names) for the reviewer and maker fields' suggestions.
+    roster: list[str] = []
     # The review checklist: the part's fit, stock match and duplicate (state.board.shop_row).
     check: dict[str, Any] = {}
     confirm_no_fit: bool = False
@@ -99,10 +102,18 @@ class ActionState(rx.State):
         if field in INPUTS:
             setattr(self, field, value)
 
+    async def _person(self) -> str:
+        """The signed-in person's name ("" for a team key): the default reviewer and maker."""
+        auth = await self.get_state(AuthState)
+        return auth.who if auth.person_id else ""
+
     @rx.event
     async def start(self, part_id: int, action: str, part_name: str, left: int):  # type: ignore[no-untyped-def]
         """A button was pressed: ask what the action needs, or just do it."""
-        self._begin(part_id, action, part_name, left)
+        self._begin(part_id, action, part_name, left, await self._person())
+        if action in ("approve", "assign"):
+            with session_scope() as session:
+                self.roster = [p.name for p in people.list_people(session, active_only=True)]
         if action == "approve":
             try:
                 self._load_check()
@@ -117,17 +128,18 @@ class ActionState(rx.State):
     async def tap(self, part_id: int, action: str, part_name: str, left: int):  # type: ignore[no-untyped-def]
         """The phone card's buttons: one tap claims for the maker this phone remembers (the
         dialog asks who only when it knows nobody); every other action is as on the board."""
-        if action == "assign" and self.maker.strip():
-            self._begin(part_id, action, part_name, left)
+        person = await self._person()
+        if action == "assign" and (person or self.maker.strip()):
+            self._begin(part_id, action, part_name, left, person)
             return await self._run()
         return await self.start(part_id, action, part_name, left)
 
-    def _begin(self, part_id: int, action: str, part_name: str, left: int) -> None:
+    def _begin(self, part_id: int, action: str, part_name: str, left: int, person: str) -> None:
         self.part_id, self.action, self.part_name = int(part_id), action, part_name
         self.left = max(int(left), 1)
         self.error, self.storage, self.fields_text = "", "", ""
-        self.name = self.maker
-        self.reviewer = self.maker
+        self.name = person or self.maker
+        self.reviewer = person or self.maker
         self.quantity = str(self.left)
         self.check, self.confirm_no_fit = {}, False
 
@@ -138,9 +150,16 @@ class ActionState(rx.State):
     async def _run(self):  # type: ignore[no-untyped-def]
         auth = await self.get_state(AuthState)
         try:
-            principal = await auth.require(Scope.WRITE)
+            principal = await auth.require(
+                Permission.DELETE_PART
+                if self.action == "delete"
+                else permissions.ACTIONS[Action(self.action)]
+            )
             person = (self.name or self.reviewer or self.maker).strip()
-            actor = f"{person} (key: {principal.name})" if person else principal.name
+            if principal.person_id is not None:
+                actor = principal.name  # a person acts as themselves
+            else:
+                actor = f"{person} (key: {principal.name})" if person else principal.name
             with session_scope() as session:
                 result = self._perform(session, actor)
         except ValidationFailed as err:
@@ -208,6 +227,9 @@ class ActionState(rx.State):
         return [BoardState.reload, DetailState.reload]
 
 
+REVIEW_ACTIONS = frozenset({"approve", "revert", "mark_incorrect", "mark_correct"})
+
+
 def action_buttons(
     part_id: rx.Var,
     name: rx.Var,
@@ -225,8 +247,11 @@ def action_buttons(
     def button(action: str, color: str, variant: str = "soft") -> rx.Component:
         # High contrast: white on a solid step-9 green or red, and step-11 text on a soft green
         # or orange, are under 4.5:1 in Radix's light theme.
+        shown = allowed.contains(action)
+        if action in REVIEW_ACTIONS:
+            shown = shown & AuthState.can_review  # a fabricator's page offers what they may do
         return rx.cond(
-            allowed.contains(action),
+            shown,
             rx.button(
                 LABELS[action],
                 size=size,
@@ -275,6 +300,14 @@ def _input(
             **props,
         ),
         width="100%",
+    )
+
+
+def roster_names() -> rx.Component:
+    """The roster as the name fields' suggestions (typing any other name still works)."""
+    return rx.el.datalist(
+        rx.foreach(ActionState.roster, lambda name: rx.el.option(value=name)),
+        id="roster-names",
     )
 
 
@@ -364,7 +397,14 @@ def action_dialog() -> rx.Component:
                         a == "approve",
                         rx.vstack(
                             review_checklist(),
-                            _input("Reviewer", "reviewer", placeholder="Your name"),
+                            _input(
+                                "Reviewer",
+                                "reviewer",
+                                placeholder="Your name",
+                                list="roster-names",
+                                auto_complete="off",
+                            ),
+                            roster_names(),
                             rx.el.label(
                                 rx.text(
                                     "Custom fields (one 'key: value' per line)",
@@ -385,12 +425,18 @@ def action_dialog() -> rx.Component:
                     ),
                     rx.cond(
                         a == "assign",
-                        _input(
-                            "Who is making it?",
-                            "name",
-                            id_="maker-name",
-                            placeholder="Your name",
-                            auto_focus=True,
+                        rx.vstack(
+                            _input(
+                                "Who is making it?",
+                                "name",
+                                id_="maker-name",
+                                placeholder="Your name",
+                                auto_focus=True,
+                                list="roster-names",
+                                auto_complete="off",
+                            ),
+                            roster_names(),
+                            width="100%",
                         ),
                     ),
                     rx.cond(

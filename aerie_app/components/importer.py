@@ -14,7 +14,7 @@ import reflex as rx
 from aerie_app.components.part_form import named_file_input
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError
-from aerie_app.models import Scope
+from aerie_app.permissions import Permission
 from aerie_app.services import bom, imports
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import BoardState
@@ -108,7 +108,7 @@ class ImportState(rx.State):
             self.busy, self.source = True, "onshape"
             url, subsystem = self.onshape_url, self.default_subsystem
             try:
-                await (await self.get_state(AuthState)).require(Scope.WRITE)
+                await (await self.get_state(AuthState)).require(Permission.IMPORT)
             except AerieError as err:
                 self.error, self.busy = _message(err), False
                 return
@@ -128,7 +128,7 @@ class ImportState(rx.State):
             self.busy, self.error = True, ""
             url, subsystem = self.onshape_url, self.default_subsystem
             try:
-                principal = await (await self.get_state(AuthState)).require(Scope.WRITE)
+                principal = await (await self.get_state(AuthState)).require(Permission.IMPORT)
             except AerieError as err:
                 self.error, self.busy = _message(err), False
                 return
@@ -158,7 +158,7 @@ class ImportState(rx.State):
         upload = uploads[0]
         self.filename, self.source = upload.filename or "parts.csv", "file"
         try:
-            await auth.require(Scope.WRITE)
+            await auth.require(Permission.IMPORT)
             self._raw = upload.file.read(imports.MAX_BYTES + 1)
             with session_scope() as session:
                 result = imports.plan(session, self._raw, self.filename)
@@ -195,7 +195,7 @@ class ImportState(rx.State):
             self.error = "Choose the file again."
             return None
         try:
-            principal = await auth.require(Scope.WRITE)
+            principal = await auth.require(Permission.IMPORT)
             with session_scope() as session:
                 result = imports.apply(session, self._raw, self.filename, actor=principal.name)
         except AerieError as err:
@@ -211,7 +211,7 @@ class ImportState(rx.State):
 
 def import_button() -> rx.Component:
     return rx.cond(
-        AuthState.can_write,
+        AuthState.can_review,
         rx.button(
             rx.icon("file-up", size=14, aria_hidden="true"),
             "Import",

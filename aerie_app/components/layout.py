@@ -15,6 +15,27 @@ NAV = [
 ]
 
 
+def kiosk_picker() -> rx.Component:
+    """A shop computer on the team key: who is working here now (the timeline names them)."""
+    return rx.el.select(
+        rx.el.option("Who is working here?", value=""),
+        rx.foreach(AuthState.roster, lambda p: rx.el.option(p["name"], value=p["id"])),
+        value=rx.cond(AuthState.person_id > 0, AuthState.person_id.to(str), ""),
+        on_change=AuthState.pick_person,
+        aria_label="Who is working at this computer",
+        id="kiosk-person",
+        class_name="filter-select",
+        height="var(--space-5)",
+        padding="0 var(--space-2)",
+        border_radius="var(--radius-2)",
+        border=f"1px solid {rx.color('gray', 9)}",  # 3:1 against the page (WCAG 1.4.11)
+        background=rx.color("gray", 2),
+        color=rx.color("gray", 12),
+        font_size="var(--font-size-1)",
+        max_width="12rem",
+    )
+
+
 def nav_link(label: str, href: str, icon: str) -> rx.Component:
     return rx.link(
         rx.hstack(
@@ -69,7 +90,17 @@ def header(*extra: rx.Component) -> rx.Component:
                     title="Scan a part label with the camera",
                     id="scan-label",
                 ),
-                rx.badge(AuthState.who, variant="soft", size="2", display=["none", "inline-flex"]),
+                rx.cond(
+                    AuthState.kiosk & (AuthState.roster.length() > 0),
+                    kiosk_picker(),
+                    rx.badge(
+                        AuthState.signed_in_as,
+                        variant="soft",
+                        size="2",
+                        display=["none", "inline-flex"],
+                        id="signed-in-as",
+                    ),
+                ),
                 rx.icon_button(
                     rx.icon("log-out", size=16),
                     variant="ghost",

@@ -10,7 +10,8 @@ import reflex as rx
 
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError, Conflict, ValidationFailed
-from aerie_app.models import ConversionStatus, Scope
+from aerie_app.models import ConversionStatus
+from aerie_app.permissions import Permission
 from aerie_app.schemas import normalize_part_input
 from aerie_app.services import conversions, files, parts, presets
 from aerie_app.state.auth import AuthState
@@ -133,7 +134,9 @@ class PartFormState(rx.State):
         self.saved = False
         auth = await self.get_state(AuthState)
         try:
-            principal = await auth.require(Scope.WRITE)
+            principal = await auth.require(
+                Permission.EDIT_PART if self.editing else Permission.CREATE_PART
+            )
             data = normalize_part_input(self._body(), partial=self.editing)
             with session_scope() as session:
                 if self.editing:
@@ -178,7 +181,7 @@ class PartFormState(rx.State):
             return [rx.toast.success("Saved"), BoardState.reload]
         auth = await self.get_state(AuthState)
         try:
-            principal = await auth.require(Scope.WRITE)
+            principal = await auth.require(Permission.UPLOAD)
             upload = uploads[0]
             with session_scope() as session:
                 row = files.save_upload(

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from aerie_app.components.actions import ActionState
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError, ValidationFailed
-from aerie_app.models import Scope
+from aerie_app.permissions import Permission
 from aerie_app.services import pins
 from aerie_app.state.auth import AuthState
 from aerie_app.state.part import DetailState
@@ -61,9 +61,12 @@ class PinState(rx.State):
     def set_note(self, value: str) -> None:
         self.note, self.error = value[:400], ""
 
-    async def _actor(self) -> str:
-        """Who acts: the person this browser remembers (the phone's maker) under the key."""
-        principal = await (await self.get_state(AuthState)).require(Scope.WRITE)
+    async def _actor(self, permission: Permission) -> str:
+        """Who acts: the signed-in person, else the one this browser remembers (the phone's
+        maker) under the team key."""
+        principal = await (await self.get_state(AuthState)).require(permission)
+        if principal.person_id is not None:
+            return principal.name
         person = (await self.get_state(ActionState)).maker.strip()[:100]
         return f"{person} (key: {principal.name})" if person else principal.name
 
@@ -73,7 +76,7 @@ class PinState(rx.State):
         pid = detail._part_id()
         place = self.draft if self.draft_part == pid else {}
         try:
-            actor = await self._actor()
+            actor = await self._actor(Permission.PIN)
             with session_scope() as session:
                 number = pins.add_pin(session, pid, note=self.note, **place, actor=actor).number
         except ValidationFailed as err:
@@ -85,10 +88,12 @@ class PinState(rx.State):
         detail._refresh()
         return rx.toast.success(f"Pin #{number} added")
 
-    async def _change(self, work: Callable[[Session, int, str], Any], done: str):  # type: ignore[no-untyped-def]
+    async def _change(  # type: ignore[no-untyped-def]
+        self, permission: Permission, work: Callable[[Session, int, str], Any], done: str
+    ):
         detail = await self.get_state(DetailState)
         try:
-            actor = await self._actor()
+            actor = await self._actor(permission)
             with session_scope() as session:
                 work(session, detail._part_id(), actor)
         except AerieError as err:
@@ -100,6 +105,7 @@ class PinState(rx.State):
     async def tick(self, number: int, ticked: bool):  # type: ignore[no-untyped-def]
         n = int(number)
         return await self._change(
+            Permission.TICK_PIN,
             lambda session, pid, actor: pins.tick(
                 session, pid, n, ticked=bool(ticked), actor=actor
             ),
@@ -110,6 +116,7 @@ class PinState(rx.State):
     async def keep(self, number: int):  # type: ignore[no-untyped-def]
         n = int(number)
         return await self._change(
+            Permission.PIN,
             lambda session, pid, actor: pins.edit(session, pid, n, keep=True, actor=actor),
             f"Pin #{n} kept for the new geometry",
         )
@@ -118,6 +125,7 @@ class PinState(rx.State):
     async def remove(self, number: int):  # type: ignore[no-untyped-def]
         n = int(number)
         return await self._change(
+            Permission.PIN,
             lambda session, pid, actor: pins.remove(session, pid, n, actor=actor),
             f"Pin #{n} removed",
         )
@@ -163,7 +171,7 @@ def _pin_line(pin: rx.Var, *, phone: bool) -> rx.Component:
         ),
         label,
         rx.cond(
-            AuthState.can_write & pin["stale"].to(bool),
+            AuthState.can_review & pin["stale"].to(bool),
             rx.button(
                 "Still applies",
                 size="3" if phone else "1",
@@ -176,7 +184,7 @@ def _pin_line(pin: rx.Var, *, phone: bool) -> rx.Component:
         rx.fragment()
         if phone
         else rx.cond(
-            AuthState.can_write,
+            AuthState.can_review,
             rx.icon_button(
                 rx.icon("x", size=14, aria_hidden="true"),
                 size="1",
@@ -240,7 +248,7 @@ def pin_form() -> rx.Component:
     s = PinState
     has_error = s.error != ""
     return rx.cond(
-        AuthState.can_write,
+        AuthState.can_review,
         rx.card(
             rx.form(
                 rx.vstack(

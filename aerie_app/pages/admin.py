@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from aerie_app.components.layout import page_frame
+from aerie_app.components.people_admin import people_card
 from aerie_app.components.webhooks_admin import webhooks_card
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError
@@ -197,6 +198,7 @@ def page() -> rx.Component:
         rx.cond(
             AuthState.is_admin,
             rx.vstack(
+                people_card(),
                 rx.card(
                     rx.vstack(
                         rx.heading("API keys", size="4"),

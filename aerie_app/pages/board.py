@@ -165,7 +165,7 @@ def toolbar() -> rx.Component:
         sort_select(),
         rx.spacer(),
         rx.cond(
-            AuthState.can_write,
+            AuthState.can_review,
             rx.button(
                 rx.icon("plus", size=16),
                 "Add part for review",

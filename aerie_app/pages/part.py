@@ -41,7 +41,7 @@ def model_panel() -> rx.Component:
                     dims_mm=s.model_dims,
                     poster=s.thumb_url,
                     pins=s.pins,
-                    can_pin=AuthState.can_write,
+                    can_pin=AuthState.can_review,
                     on_pick=PinState.pick,
                 ),
                 rx.text("3D preview is off (Settings).", color_scheme="gray"),
@@ -62,7 +62,7 @@ def model_panel() -> rx.Component:
                         rx.vstack(
                             rx.text("The 3D model could not be made: ", s.conversion_error),
                             rx.cond(
-                                AuthState.can_write,
+                                AuthState.can_review,
                                 rx.button(
                                     "Convert again", size="1", on_click=DetailState.reconvert
                                 ),
@@ -242,7 +242,7 @@ def detail_body() -> rx.Component:
                     rx.badge(s.part["status"].to(str), variant="surface"),
                     rx.spacer(),
                     rx.cond(
-                        AuthState.can_write,
+                        AuthState.can_review,
                         rx.hstack(
                             rx.button(
                                 rx.icon("pencil", size=14),

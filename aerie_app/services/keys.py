@@ -314,6 +314,18 @@ def resolve_session(session: Session, token: str) -> Principal:
     return Principal(shared.key_id, picked.name, scope, role, picked.person_id)
 
 
+def is_team_key_session(session: Session, token: str) -> bool:
+    """A browser signed in with a key that belongs to nobody (a shop computer): it may pick who
+    is working from the roster."""
+    row = session.exec(
+        select(UiSession).where(UiSession.token_hash == hash_key(token or ""))
+    ).first()
+    if row is None or row.api_key_id is None:
+        return False
+    key = session.get(ApiKey, row.api_key_id)
+    return key is not None and key.person_id is None
+
+
 def close_session(session: Session, token: str) -> None:
     begin_write(session)
     row = session.exec(select(UiSession).where(UiSession.token_hash == hash_key(token))).first()

@@ -226,3 +226,115 @@ def create_personal_key(session: Session, person_id: int, *, name: Any) -> tuple
     session.commit()
     session.refresh(stored)
     return stored, raw
+
+
+def loose_names(session: Session) -> list[dict[str, Any]]:
+    """Names typed before people existed (claims, imports, legacy data) that match nobody on the
+    roster, with how many parts use each: what the admin's merge tool offers."""
+    from collections import Counter
+
+    import sqlalchemy as sa
+
+    from aerie_app.models import Part, PartWorker
+
+    known = {p.name_key for p in list_people(session)}
+    counts: Counter[str] = Counter()
+    assigned = session.execute(
+        sa.select(col(Part.assigned), sa.func.count())
+        .where(col(Part.assigned).is_not(None))
+        .group_by(col(Part.assigned))
+    ).all()
+    workers = session.execute(
+        sa.select(col(PartWorker.name), sa.func.count()).group_by(col(PartWorker.name))
+    ).all()
+    for name, n in [*assigned, *workers]:
+        if not name or not str(name).strip() or name_key(str(name)) in known:
+            continue
+        counts[str(name)] += int(n)
+    return [
+        {"name": name, "parts": n}
+        for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))
+    ]
+
+
+def merge_names(session: Session, person_id: int, names: Any, *, actor: str) -> dict[str, int]:
+    """Every part claimed or worked on under one of ``names`` (compared without case or extra
+    spaces) is credited to this person from now on: its maker, its workers, its timeline's
+    actors. One timeline line per part says so. Returns how many rows changed."""
+    import sqlalchemy as sa
+
+    from aerie_app.models import Part, PartEvent, PartWorker
+
+    if (
+        not isinstance(names, list)
+        or not names
+        or not all(isinstance(n, str) and n.strip() for n in names)
+    ):
+        raise ValidationFailed("names", "names must be a list of the spellings to merge")
+    keys_ = {name_key(n) for n in names}
+    begin_write(session)
+    person = get_person(session, person_id)
+    if person.name_key in keys_:
+        keys_.discard(person.name_key)
+    target = person.name
+    now = utcnow()
+
+    part_ids: set[int] = set()
+    parts_changed = 0
+    for pid, assigned, version in session.execute(
+        sa.select(col(Part.id), col(Part.assigned), col(Part.version)).where(
+            col(Part.assigned).is_not(None)
+        )
+    ).all():
+        if assigned and name_key(assigned) in keys_:
+            session.execute(
+                sa.update(Part)
+                .where(col(Part.id) == pid)
+                .values(assigned=target, version=version + 1, updated_at=now)
+            )
+            part_ids.add(int(pid))
+            parts_changed += 1
+    workers_changed = 0
+    for wid, pid, name in session.execute(
+        sa.select(col(PartWorker.id), col(PartWorker.part_id), col(PartWorker.name))
+    ).all():
+        if name_key(name) not in keys_:
+            continue
+        already = session.exec(
+            select(PartWorker.id).where(PartWorker.part_id == pid, PartWorker.name == target)
+        ).first()
+        if already:
+            session.execute(sa.delete(PartWorker).where(col(PartWorker.id) == wid))
+        else:
+            session.execute(
+                sa.update(PartWorker).where(col(PartWorker.id) == wid).values(name=target)
+            )
+        part_ids.add(int(pid))
+        workers_changed += 1
+    events_changed = 0
+    for eid, pid, who in session.execute(
+        sa.select(col(PartEvent.id), col(PartEvent.part_id), col(PartEvent.actor)).where(
+            col(PartEvent.actor).is_not(None)
+        )
+    ).all():
+        base = who.split(" (key: ", 1)[0]
+        if name_key(base) in keys_:
+            session.execute(
+                sa.update(PartEvent)
+                .where(col(PartEvent.id) == eid)
+                .values(actor=target + who[len(base) :])
+            )
+            part_ids.add(int(pid))
+            events_changed += 1
+    shown = ", ".join(sorted({n.strip() for n in names}))
+    for pid in sorted(part_ids):
+        session.add(
+            PartEvent(
+                part_id=pid,
+                kind="people",
+                actor=actor[:200],
+                note=f"Names merged into {target}: {shown}"[:2000],
+            )
+        )
+    session.commit()
+    return {"parts": parts_changed, "workers": workers_changed, "events": events_changed}

@@ -1,4 +1,6 @@
-"""Access: the team enters its key once; the browser keeps a revocable session token, never the key."""
+"""Access: a person signs in with their name and password, or the team enters its key once (and, at
+a shop kiosk, picks who is working from the roster); the browser keeps a revocable session token,
+never the key or the password. What the page offers follows the role (aerie_app/permissions.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import reflex as rx
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError, RateLimited
 from aerie_app.models import Scope
-from aerie_app.services import keys, throttle
+from aerie_app.permissions import Permission, Role
+from aerie_app.services import keys, people, throttle
 from aerie_app.services.keys import SESSION_COOKIE
 
 
@@ -22,7 +25,17 @@ class AuthState(rx.State):
     error: str = ""
     who: str = ""
     scope: str = ""
+    role: str = ""
+    # Signed in as a person (a password, a personal key, a kiosk pick): 0 for a team key alone.
+    person_id: int = 0
     checked: bool = False
+    # The sign-in form: "person" (name and password) or "key" (the team's key, a name picked).
+    mode: str = "person"
+    name_input: str = ""
+    password_input: str = ""
+    # A shop computer signed in with the team key: who is working there, picked from the roster.
+    kiosk: bool = False
+    roster: list[dict[str, str]] = []
 
     @rx.var
     def signed_in(self) -> bool:
@@ -36,9 +49,42 @@ class AuthState(rx.State):
     def is_admin(self) -> bool:
         return self.scope == Scope.ADMIN.value
 
+    @rx.var
+    def can_review(self) -> bool:
+        """Creates, edits, uploads, approves, pins, imports (reviewers and admins)."""
+        return self.role in (Role.REVIEWER.value, Role.ADMIN.value)
+
+    @rx.var
+    def signed_in_as(self) -> str:
+        return f"{self.who} ({self.role})" if self.role else self.who
+
     @rx.event
     def set_key_input(self, value: str) -> None:
         self.key_input = value
+
+    @rx.event
+    def set_name_input(self, value: str) -> None:
+        self.name_input = value[:100]
+
+    @rx.event
+    def set_password_input(self, value: str) -> None:
+        self.password_input = value[:200]
+
+    @rx.event
+    def set_mode(self, value: str) -> None:
+        self.mode = "key" if value == "key" else "person"
+        self.error = ""
+
+    def _show(self, principal: keys.Principal) -> None:
+        self.who, self.scope = principal.name, principal.scope.value
+        self.role = principal.effective_role.value
+        self.person_id = principal.person_id or 0
+
+    def _client(self) -> str:
+        # The websocket's peer (Reflex's trusted_proxy_hops stays 0), then the API's proxy rule.
+        router = self.router
+        forwarded = router.headers.raw_headers.get("x-forwarded-for")
+        return throttle.client_address(router.session.client_ip, forwarded)
 
     def _principal(self) -> keys.Principal | None:
         if not self.token:
@@ -54,30 +100,72 @@ class AuthState(rx.State):
         principal = self._principal()
         self.checked = True
         if principal is None:
-            self.who, self.scope = "", ""
+            self.who, self.scope, self.role, self.person_id = "", "", "", 0
+            self._load_roster()
             return None
-        self.who, self.scope = principal.name, principal.scope.value
+        self._show(principal)
+        self._load_kiosk()
         return None
+
+    def _load_roster(self) -> None:
+        """Whether anyone can sign in with a password (then that is the form's first choice)."""
+        with session_scope() as session:
+            roster = people.list_people(session, active_only=True)
+        self.mode = "person" if any(p.password_hash for p in roster) else "key"
+
+    def _load_kiosk(self) -> None:
+        """On a team key's session (a shop computer): the roster to pick who is working."""
+        with session_scope() as session:
+            self.kiosk = keys.is_team_key_session(session, self.token)
+            roster = people.list_people(session, active_only=True) if self.kiosk else []
+        self.roster = [{"id": str(p.id), "name": p.name} for p in roster]
+
+    @rx.event
+    def pick_person(self, value: str):  # type: ignore[no-untyped-def]
+        """The shop computer's "who is working here": this browser's session acts as the picked
+        person from now on (within the team key), or as the key alone ("")."""
+        with session_scope() as session:
+            try:
+                if not keys.is_team_key_session(session, self.token):
+                    return rx.toast.error("Only a shop computer signed in with the team key picks")
+                principal = keys.resolve_session(session, self.token)
+                key_only = keys.Principal(principal.key_id, principal.name, principal.scope)
+                picked = people.pick_at_kiosk(session, int(value)).id if value else None
+                old, self.token = self.token, keys.open_session(session, key_only, person_id=picked)
+                keys.close_session(session, old)
+            except (AerieError, ValueError):
+                return rx.toast.error("Pick someone from the team's roster")
+        return rx.call_script("window.location.reload()")
 
     @rx.event
     def sign_in(self, form: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        raw = (form or {}).get("key", self.key_input).strip()
-        # The websocket's peer (Reflex's trusted_proxy_hops stays 0), then the API's proxy rule.
-        router = self.router
-        forwarded = router.headers.raw_headers.get("x-forwarded-for")
-        client = throttle.client_address(router.session.client_ip, forwarded)
+        """A person's name and password, or the team key (and at a kiosk, who is working)."""
+        client = self._client()
         with session_scope() as session:
             try:
-                principal = throttle.verify_key(session, raw, client)
+                if self.mode == "person":
+                    principal = people.sign_in(
+                        session,
+                        name=(form or {}).get("name", self.name_input),
+                        password=(form or {}).get("password", self.password_input),
+                        client=client,
+                    )
+                    self.token = keys.open_session(session, principal)
+                else:
+                    raw = (form or {}).get("key", self.key_input).strip()
+                    principal = throttle.verify_key(session, raw, client)
+                    self.token = keys.open_session(session, principal)
             except RateLimited as exc:
-                self.error = f"Too many wrong keys; try again in {int(exc.retry_after) + 1} s."
+                self.error = f"Too many failed attempts; try again in {int(exc.retry_after) + 1} s."
                 return None
             except AerieError:
-                self.error = "That access key is not valid."
+                self.error = (
+                    "Wrong name or password."
+                    if self.mode == "person"
+                    else "That access key is not valid."
+                )
                 return None
-            self.token = keys.open_session(session, principal)
-        self.key_input, self.error = "", ""
-        self.who, self.scope = principal.name, principal.scope.value
+        self.key_input = self.password_input = self.error = ""
         # Reload so the page's own on_load runs again, now signed in.
         return rx.call_script("window.location.reload()")
 
@@ -86,16 +174,19 @@ class AuthState(rx.State):
         if self.token:
             with session_scope() as session:
                 keys.close_session(session, self.token)
-        self.token, self.who, self.scope = "", "", ""
+        self.token, self.who, self.scope, self.role, self.person_id = "", "", "", "", 0
 
-    async def require(self, needed: Scope) -> keys.Principal:
-        """The signed-in principal if it may do this, else an Aerie error for a toast."""
+    async def require(self, needed: Scope | Permission) -> keys.Principal:
+        """The signed-in principal if it may do this (a scope, or a role's permission), else an
+        Aerie error for a toast."""
         from aerie_app.errors import AuthRequired, Forbidden
 
         principal = self._principal()
         if principal is None:
-            self.who, self.scope = "", ""
+            self.who, self.scope, self.role, self.person_id = "", "", "", 0
             raise AuthRequired("Please sign in again")
-        if not principal.can(needed):
+        if isinstance(needed, Permission):
+            principal.require(needed)
+        elif not principal.can(needed):
             raise Forbidden(f"Your key is {principal.scope.value}-only")
         return principal

@@ -11,7 +11,8 @@ import reflex as rx
 
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError, ValidationFailed
-from aerie_app.models import ConversionStatus, Scope
+from aerie_app.models import ConversionStatus
+from aerie_app.permissions import Permission
 from aerie_app.schemas import normalize_part_input, part_public
 from aerie_app.services import conversions, files, parts, pins
 from aerie_app.state.auth import AuthState
@@ -254,7 +255,7 @@ class DetailState(LiveMixin, rx.State):
         """Store the mass weighed by hand (grams; empty clears it): it wins over the estimate."""
         auth = await self.get_state(AuthState)
         try:
-            principal = await auth.require(Scope.WRITE)
+            principal = await auth.require(Permission.WEIGH)
             data = normalize_part_input({"measuredMassG": self.mass_input.strip()}, partial=True)
             with session_scope() as session:
                 parts.update_part(session, self._part_id(), data=data, actor=principal.name)
@@ -275,7 +276,7 @@ class DetailState(LiveMixin, rx.State):
 
         auth = await self.get_state(AuthState)
         try:
-            await auth.require(Scope.WRITE)
+            await auth.require(Permission.UPLOAD)
             with session_scope() as session:
                 status = drawings.request_drawing(session, self._part_id(), refresh=True)
         except AerieError as err:
@@ -288,7 +289,7 @@ class DetailState(LiveMixin, rx.State):
     async def reconvert(self):  # type: ignore[no-untyped-def]
         auth = await self.get_state(AuthState)
         try:
-            await auth.require(Scope.WRITE)
+            await auth.require(Permission.UPLOAD)
             with session_scope() as session:
                 conversions.requeue(session, self._part_id())
             conversions.queue.kick()

@@ -218,3 +218,38 @@ def test_a_kiosk_session_acts_as_the_picked_person_within_the_key(api: Api, make
     api.patch(f"/api/people/{ada['id']}", json={"active": False})
     with session_scope() as session, pytest.raises(ValidationFailed):
         people.pick_at_kiosk(session, ada["id"])
+
+
+def test_old_spellings_merge_onto_a_person(api: Api) -> None:
+    ada = add(api, "Ada Lovelace", "fabricator", password=None)
+    first = api.create(type="hand")["id"]
+    second = api.create(type="hand")["id"]
+    for pid, spelling in ((first, "ada"), (second, "  ADA  ")):
+        api.post(f"/api/parts/{pid}/approve", json={})
+        claim = api.post(
+            f"/api/parts/{pid}/assign", json={"assigned": spelling}, headers={"X-Aerie-User": "ada"}
+        )
+        assert claim.status_code == 200, claim.text
+    third = api.create(type="hand")["id"]
+    api.post(f"/api/parts/{third}/approve", json={})
+    api.post(f"/api/parts/{third}/assign", json={"assigned": "Bob"})
+    loose = api.get("/api/people/names").json()["names"]
+    assert {"ada", "Bob"} <= {n["name"] for n in loose}
+    assert "Ada Lovelace" not in {n["name"] for n in loose}
+    for bad in ({}, {"names": []}, {"names": "ada"}, {"names": [""]}, {"names": ["a"], "x": 1}):
+        assert api.post(f"/api/people/{ada['id']}/merge", json=bad).status_code == 400, bad
+    version = api.get(f"/api/parts/{first}").json()["version"]
+    merged = api.post(f"/api/people/{ada['id']}/merge", json={"names": ["Ada "]})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["parts"] == 2 and merged.json()["events"] >= 2
+    for pid in (first, second):
+        part = api.get(f"/api/parts/{pid}").json()
+        assert part["assigned"] == "Ada Lovelace"
+        events = api.get(f"/api/parts/{pid}/events").json()["events"]
+        assert any(e["kind"] == "people" and "Ada Lovelace" in e["note"] for e in events)
+        assign = next(e for e in events if e["kind"] == "assign")
+        assert assign["actor"].startswith("Ada Lovelace (key: ")
+    assert api.get(f"/api/parts/{first}").json()["version"] == version + 1
+    assert api.get(f"/api/parts/{third}").json()["assigned"] == "Bob"  # others untouched
+    assert "ada" not in {n["name"].casefold() for n in api.get("/api/people/names").json()["names"]}
+    assert api.post("/api/people/999999/merge", json={"names": ["Bob"]}).status_code == 404

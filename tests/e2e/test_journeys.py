@@ -38,6 +38,11 @@ def unique(prefix: str) -> str:
 
 def sign_in(page: Any, server: Server, key: str = ADMIN_KEY) -> None:
     page.goto(server.url + "/")
+    # With people on the roster the form opens on name and password: the team key is the other.
+    mode = page.locator("#mode-key")
+    mode.wait_for(timeout=30_000)
+    if mode.get_attribute("data-state") != "checked":
+        mode.click()
     page.locator("#access-key").fill(key)
     # Signing in reloads the page (AuthState.sign_in): wait for that reload, or the board of
     # the signed-in state can show before it and the test's next goto is cut short by it.
