@@ -144,6 +144,11 @@ BODY_SCHEMAS: dict[tuple[str, str], Any] = {
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 100},
             "scope": {"type": "string", "enum": ["read", "write", "admin"], "default": "write"},
+            "role": {
+                "type": "string",
+                "enum": ["viewer", "fabricator", "reviewer", "admin"],
+                "description": "A named integration's role (instead of the scope's)",
+            },
         },
     },
 }

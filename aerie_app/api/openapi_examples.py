@@ -159,6 +159,7 @@ KEY = {
     "scope": "write",
     "prefix": "aerie_Xy12",
     "personId": None,
+    "role": "reviewer",
     "createdAt": "2026-01-02T10:00:00Z",
     "lastUsedAt": None,
     "revoked": False,

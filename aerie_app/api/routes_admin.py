@@ -10,6 +10,7 @@ from aerie_app.api.boundary import parse_id
 from aerie_app.api.deps import Admin, Reader, SessionDep
 from aerie_app.errors import ValidationFailed
 from aerie_app.models import Scope
+from aerie_app.permissions import SCOPES, Role
 from aerie_app.services import keys
 
 router = APIRouter(prefix="/api/keys", tags=["api keys"])
@@ -26,18 +27,32 @@ def create_key(
     _: Admin,
     body: Annotated[
         dict[str, Any] | None,
-        Body(openapi_examples={"key": {"value": {"name": "CAD export script", "scope": "write"}}}),
+        Body(
+            openapi_examples={
+                "key": {"value": {"name": "CAD export script", "scope": "write"}},
+                "integration": {"value": {"name": "Line sensor", "role": "fabricator"}},
+            }
+        ),
     ] = None,
 ) -> dict[str, Any]:
     name = (body or {}).get("name")
     scope_raw = (body or {}).get("scope", "write")
+    role_raw = (body or {}).get("role")
     if not isinstance(name, str):
         raise ValidationFailed("name", "Key name is required")
     try:
         scope = Scope(scope_raw)
     except ValueError:
         raise ValidationFailed("scope", "scope must be read, write or admin") from None
-    key, raw = keys.create_key(session, name=name, scope=scope)
+    role = None
+    if role_raw is not None:
+        try:
+            role = Role(role_raw)
+        except ValueError:
+            choices = ", ".join(r.value for r in Role)
+            raise ValidationFailed("role", f"role must be one of {choices}") from None
+        scope = SCOPES[role]  # a named integration's role decides what it may do
+    key, raw = keys.create_key(session, name=name, scope=scope, role=role)
     return keys.key_public(key) | {"key": raw}
 
 

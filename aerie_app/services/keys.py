@@ -83,7 +83,7 @@ def looks_generated(raw: str) -> bool:
 
 
 def create_key(
-    session: Session, *, name: str, scope: Scope, raw: str | None = None
+    session: Session, *, name: str, scope: Scope, raw: str | None = None, role: Role | None = None
 ) -> tuple[ApiKey, str]:
     """A new key; the raw value is returned once and only its hash is stored."""
     name = (name or "").strip()
@@ -103,7 +103,13 @@ def create_key(
             session.add(existing)
             session.commit()
         return existing, raw
-    key = ApiKey(name=name, scope=scope.value, key_hash=digest, prefix=raw[:10])
+    key = ApiKey(
+        name=name,
+        scope=scope.value,
+        key_hash=digest,
+        prefix=raw[:10],
+        role=role.value if role is not None else None,
+    )
     session.add(key)
     session.commit()
     return key, raw
@@ -344,6 +350,7 @@ def key_public(key: ApiKey) -> dict[str, object]:
         "scope": key.scope,
         "prefix": key.prefix,
         "personId": key.person_id,
+        "role": key.role or role_for_scope(key.scope).value,
         "createdAt": iso(key.created_at),
         "lastUsedAt": iso(key.last_used_at),
         "revoked": key.revoked_at is not None,

@@ -253,3 +253,22 @@ def test_old_spellings_merge_onto_a_person(api: Api) -> None:
     assert api.get(f"/api/parts/{third}").json()["assigned"] == "Bob"  # others untouched
     assert "ada" not in {n["name"].casefold() for n in api.get("/api/people/names").json()["names"]}
     assert api.post("/api/people/999999/merge", json={"names": ["Bob"]}).status_code == 404
+
+
+def test_an_integration_key_carries_its_own_role(api: Api) -> None:
+    made = api.post("/api/keys", json={"name": "Line sensor", "role": "fabricator"})
+    assert made.status_code == 201, made.text
+    assert (made.json()["role"], made.json()["scope"], made.json()["personId"]) == (
+        "fabricator",
+        "write",
+        None,
+    )
+    sensor = made.json()["key"]
+    assert api.get("/api/keys/me", key=sensor).json()["role"] == "fabricator"
+    pid = api.create(type="hand")["id"]
+    assert api.post(f"/api/parts/{pid}/approve", key=sensor, json={}).status_code == 403
+    api.post(f"/api/parts/{pid}/approve", json={})
+    claim = api.post(f"/api/parts/{pid}/assign", key=sensor, json={"assigned": "Cell 2"})
+    assert claim.status_code == 200, claim.text
+    bad = api.post("/api/keys", json={"name": "x", "role": "owner"})
+    assert bad.status_code == 400 and bad.json()["details"]["field"] == "role"
