@@ -15,6 +15,21 @@ NAV = [
 ]
 
 
+# A native <select> styled like Radix's fields: named for screen readers, the phone's own picker on
+# phones, and no modal overlay hiding the page while it is open (board filters, pickers).
+SELECT_STYLE = {
+    "class_name": "filter-select",
+    "height": "var(--space-5)",
+    "padding": "0 var(--space-2)",
+    "border_radius": "var(--radius-2)",
+    "border": f"1px solid {rx.color('gray', 9)}",  # 3:1 against the page (WCAG 1.4.11)
+    "background": rx.color("gray", 2),
+    "color": rx.color("gray", 12),
+    "font_size": "var(--font-size-1)",
+    "max_width": "12rem",
+}
+
+
 def kiosk_picker() -> rx.Component:
     """A shop computer on the team key: who is working here now (the timeline names them)."""
     return rx.el.select(
@@ -24,15 +39,7 @@ def kiosk_picker() -> rx.Component:
         on_change=AuthState.pick_person,
         aria_label="Who is working at this computer",
         id="kiosk-person",
-        class_name="filter-select",
-        height="var(--space-5)",
-        padding="0 var(--space-2)",
-        border_radius="var(--radius-2)",
-        border=f"1px solid {rx.color('gray', 9)}",  # 3:1 against the page (WCAG 1.4.11)
-        background=rx.color("gray", 2),
-        color=rx.color("gray", 12),
-        font_size="var(--font-size-1)",
-        max_width="12rem",
+        **SELECT_STYLE,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import reflex as rx
 
+from aerie_app.components.layout import SELECT_STYLE
 from aerie_app.db import session_scope
 from aerie_app.errors import AerieError
 from aerie_app.models import Scope
@@ -20,14 +21,6 @@ ROLE_HELP = (
     "Viewer: looks. Fabricator: claims, completes, weighs, ticks pins. Reviewer: also creates, "
     "edits, uploads, approves, pins and imports. Admin: also people, keys and settings."
 )
-SELECT_STYLE = {
-    "height": "var(--space-6)",
-    "padding": "0 var(--space-2)",
-    "border_radius": "var(--radius-2)",
-    "border": f"1px solid {rx.color('gray', 9)}",
-    "background": rx.color("gray", 2),
-    "color": rx.color("gray", 12),
-}
 
 
 def _message(err: AerieError) -> str:
@@ -186,8 +179,7 @@ def _person_row(person: rx.Var) -> rx.Component:
                 value=person["role"].to(str),
                 on_change=lambda value: PeopleState.change_role(pid, value),
                 aria_label="Role of " + name,
-                class_name="person-role",
-                **SELECT_STYLE,
+                **(SELECT_STYLE | {"class_name": "filter-select person-role"}),
             )
         ),
         rx.table.cell(rx.cond(person["canSignIn"].to(bool), "password", "kiosk pick only")),
@@ -296,6 +288,7 @@ def people_card() -> rx.Component:
                             value=s.new_name,
                             on_change=s.set_new_name,
                             id="new-person-name",
+                            name="new-person-name",
                             width="200px",
                         ),
                         spacing="1",
@@ -307,6 +300,7 @@ def people_card() -> rx.Component:
                             value=s.new_role,
                             on_change=s.set_new_role,
                             id="new-person-role",
+                            name="new-person-role",
                             **SELECT_STYLE,
                         ),
                         spacing="1",
@@ -320,6 +314,7 @@ def people_card() -> rx.Component:
                             value=s.new_password,
                             on_change=s.set_new_password,
                             id="new-person-password",
+                            name="new-person-password",
                             type="password",
                             auto_complete="new-password",
                             width="220px",
@@ -348,6 +343,7 @@ def people_card() -> rx.Component:
                             on_change=s.set_reset_password,
                             type="password",
                             id="reset-password",
+                            name="reset-password",
                             auto_complete="new-password",
                         ),
                         rx.button("Save password", type="submit", size="2", id="save-reset"),

@@ -17,7 +17,7 @@ from aerie_app.components.labels import (
     pick_box,
     selection_bar,
 )
-from aerie_app.components.layout import live_region, page_frame
+from aerie_app.components.layout import SELECT_STYLE, live_region, page_frame
 from aerie_app.components.part_form import PartFormState, part_form_dialog
 from aerie_app.models import Category
 from aerie_app.pages.part import detail_body
@@ -80,19 +80,6 @@ def tab_bar(*body: rx.Component) -> rx.Component:
         on_change=BoardState.set_tab,
         width="100%",
     )
-
-
-SELECT_STYLE = {
-    "class_name": "filter-select",
-    "height": "var(--space-5)",
-    "padding": "0 var(--space-2)",
-    "border_radius": "var(--radius-2)",
-    "border": f"1px solid {rx.color('gray', 9)}",  # 3:1 against the page (WCAG 1.4.11)
-    "background": rx.color("gray", 2),
-    "color": rx.color("gray", 12),
-    "font_size": "var(--font-size-1)",
-    "max_width": "12rem",
-}
 
 
 def _filter_value(name: str) -> rx.Var:
