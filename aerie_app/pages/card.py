@@ -112,15 +112,19 @@ def claimer_line() -> rx.Component:
         rx.hstack(
             rx.text(
                 rx.cond(
-                    ActionState.maker != "",
-                    "Claim goes to " + ActionState.maker.to(str),
-                    "Claim asks for your name once",
+                    AuthState.person_id > 0,
+                    "Claim goes to " + AuthState.who,
+                    rx.cond(
+                        ActionState.maker != "",
+                        "Claim goes to " + ActionState.maker.to(str),
+                        "Claim asks for your name once",
+                    ),
                 ),
                 size="2",
                 color_scheme="gray",
             ),
             rx.cond(
-                ActionState.maker != "",
+                (ActionState.maker != "") & (AuthState.person_id == 0),
                 rx.button(
                     "Not you?",
                     variant="ghost",
