@@ -16,15 +16,15 @@ from aerie_app.services import keys, people, throttle
 from aerie_app.services.keys import SESSION_COOKIE
 
 
-def _open_session(mode: str, name: str, secret: str, client: str) -> str:
+def _open_session(mode: str, name: str, secret: str, client: str) -> tuple[str, keys.Principal]:
     """Check a name and password (``mode`` "person") or a key, under their throttles; a new
-    session token for the browser."""
+    session token for the browser, and who it is."""
     with session_scope() as session:
         if mode == "person":
             principal = people.sign_in(session, name=name, password=secret, client=client)
         else:
             principal = throttle.verify_key(session, secret, client)
-        return keys.open_session(session, principal)
+        return keys.open_session(session, principal), principal
 
 
 class AuthState(rx.State):
@@ -155,16 +155,21 @@ class AuthState(rx.State):
         """A person's name and password, or the team key (a shop computer then picks who is
         working). The check runs in a thread: argon2 takes a tenth of a second of CPU by design,
         which must not hold up the other tabs' events."""
-        client, mode = self._client(), self.mode
+        client, data = self._client(), form or {}
+        # The form says which it is (the field it submitted), else the chosen mode.
+        mode = "key" if "key" in data else "person" if "password" in data else self.mode
         if mode == "person":
-            name = (form or {}).get("name", self.name_input)
-            secret = (form or {}).get("password", self.password_input)
+            name = data.get("name", self.name_input)
+            secret = data.get("password", self.password_input)
         else:
-            name, secret = "", (form or {}).get("key", self.key_input).strip()
+            name, secret = "", data.get("key", self.key_input).strip()
         try:
-            self.token = await asyncio.to_thread(_open_session, mode, name, secret, client)
+            self.token, principal = await asyncio.to_thread(
+                _open_session, mode, name, secret, client
+            )
         except RateLimited as exc:
-            self.error = f"Too many failed attempts; try again in {int(exc.retry_after) + 1} s."
+            what = "failed sign-ins" if mode == "person" else "wrong keys"
+            self.error = f"Too many {what}; try again in {int(exc.retry_after) + 1} s."
             return None
         except AerieError:
             self.error = (
@@ -172,6 +177,7 @@ class AuthState(rx.State):
             )
             return None
         self.key_input = self.password_input = self.error = ""
+        self._show(principal)
         # Reload so the page's own on_load runs again, now signed in.
         return rx.call_script("window.location.reload()")
 
