@@ -114,13 +114,13 @@ class AuthState(rx.State):
         self.checked = True
         if principal is None:
             self.who, self.scope, self.role, self.person_id = "", "", "", 0
-            self._load_roster()
+            self._choose_form()
             return None
         self._show(principal)
         self._load_kiosk()
         return None
 
-    def _load_roster(self) -> None:
+    def _choose_form(self) -> None:
         """Whether anyone can sign in with a password (then that is the form's first choice)."""
         with session_scope() as session:
             roster = people.list_people(session, active_only=True)
