@@ -24,15 +24,19 @@ install_redaction()
 
 @contextlib.asynccontextmanager
 async def _background_work() -> AsyncIterator[None]:
-    """Conversions (left over, or queued by other processes) and the daily backup, if enabled."""
+    """Live-update notices, conversions (left over, or queued by other processes), webhooks and
+    the daily backup, if enabled."""
     from aerie_app.services import backup, conversions, drawings, webhooks
+    from aerie_app.services.livefeed import feed
 
+    feed.start()
     conversions.poller.start()
     backup.scheduler.start()
     webhooks.dispatcher.start()
     try:
         yield
     finally:
+        feed.stop()
         conversions.poller.stop()
         backup.scheduler.stop()
         webhooks.dispatcher.stop()

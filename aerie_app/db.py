@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, create_engine
 
+from aerie_app import changes  # noqa: F401 - installs the commit hooks that announce changes
 from aerie_app.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,39 +1,22 @@
 """Live updates: a page state that mixes this in refreshes itself whenever any part changes.
 
-Changes are detected in the database (newest timeline event, part count), not in memory, so an
-edit made through the REST API, by another browser, or on another server worker shows up too.
-One cheap query is shared by every page of a worker (cached for a fraction of a second).
+Changes are pushed, not polled: a write anywhere (this worker, another worker, the REST API, a
+conversion, another host) makes the process's live feed (services/livefeed.py) read the change
+marker once and wake every page waiting on it. A page that waits reads nothing; a slow safety
+re-check in the feed covers a lost notice.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 
 import reflex as rx
 
-from aerie_app.db import session_scope
-from aerie_app.services import partquery
+from aerie_app.services.livefeed import feed
 
-POLL_S = 0.4
 MAX_WATCH_S = 8 * 3600
-
-_cache_lock = threading.Lock()
-_cache: tuple[float, tuple[int, int, str]] = (0.0, (0, 0, ""))
-
-
-def current_marker() -> tuple[int, int, str]:
-    global _cache
-    with _cache_lock:
-        stamp, marker = _cache
-        if time.monotonic() - stamp < POLL_S / 2:
-            return marker
-    with session_scope() as session:
-        marker = partquery.change_marker(session)
-    with _cache_lock:
-        _cache = (time.monotonic(), marker)
-    return marker
+# How often a waiting page looks up whether its browser tab is still connected (no database).
+TAB_CHECK_S = 30.0
 
 
 def client_connected(token: str) -> bool:
@@ -66,14 +49,18 @@ class LiveMixin(rx.State, mixin=True):
         async with self:
             self._watch_id += 1
             my_id = self._watch_id
-            self._marker = await asyncio.to_thread(current_marker)
             token = self.router.session.client_token
+        seen = await feed.current()
+        async with self:
+            self._marker = seen
         started = time.monotonic()
         while time.monotonic() - started < MAX_WATCH_S:
-            await asyncio.sleep(POLL_S)
+            marker = await feed.wait(seen, TAB_CHECK_S)
             if not client_connected(token):
                 return
-            marker = await asyncio.to_thread(current_marker)
+            if marker == seen:
+                continue
+            seen = marker
             async with self:
                 if self._watch_id != my_id:
                     return  # a newer watch of this page took over
