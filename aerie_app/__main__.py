@@ -1,4 +1,4 @@
-"""Command line: ``python -m aerie_app serve|migrate|create-key|backup|restore|import-legacy``."""
+"""Command line: ``python -m aerie_app serve|worker|migrate|create-key|backup|restore|import-legacy``."""
 
 from __future__ import annotations
 
@@ -65,6 +65,60 @@ def serve(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover - exec does not return
 
 
+def _migrated(attempts: int = 30) -> None:
+    """Bring the schema up to date; a web server migrating at the same moment may win the race,
+    and then the next attempt finds nothing left to do."""
+    import time
+
+    from aerie_app.db import migrate
+
+    for attempt in range(attempts):
+        try:
+            migrate()
+            return
+        except Exception as exc:
+            if attempt == attempts - 1:
+                raise
+            print(f"waiting for the database ({type(exc).__name__}); retrying", flush=True)
+            time.sleep(2)
+
+
+def worker() -> int:
+    """A conversion worker: takes queued STEP conversions from the database, one child process
+    each (at most ``AERIE_CONVERSION_WORKERS`` at once), on any host that reaches the database
+    and the stored files. Woken at once by change notices (PostgreSQL, or Redis between SQLite
+    workers), else every few seconds. SIGTERM or Ctrl-C: takes no new job, finishes the running
+    ones, exits; a worker killed outright has its jobs taken over by the next poll after the
+    conversion timeout."""
+    import signal
+    import threading
+
+    from aerie_app import changes
+    from aerie_app.services import conversions
+
+    _migrated()
+    settings = get_settings()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    conversions.queue.enabled = True
+    listener = changes.listen(conversions.poller.wake)
+    conversions.poller.start()
+    print(
+        f"Aerie conversion worker {os.getpid()}: up to {conversions.max_running()} at once, "
+        f"files in {settings.files_dir}, notices by {changes.transport() or 'polling every 3 s'}",
+        flush=True,
+    )
+    stop.wait()
+    print("Stopping: finishing the running conversions…", flush=True)
+    conversions.poller.stop()
+    if listener is not None:
+        listener.stop()
+    conversions.queue.shutdown()
+    print("Conversion worker stopped.", flush=True)
+    return 0
+
+
 def _config_problems(args: argparse.Namespace) -> list[str]:
     """Every bad setting, one line each (``AERIE_API_KEY: must be at least 16 characters``).
 
@@ -89,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     p_serve = sub.add_parser("serve", help="migrate, bootstrap keys and serve the app")
     p_serve.add_argument("--port", type=int, default=None)
     p_serve.add_argument("--env", choices=["prod", "dev"], default="prod")
+    sub.add_parser(
+        "worker",
+        help="run STEP conversions only (no web server), for AERIE_CONVERSION_IN_WEB=false",
+    )
     sub.add_parser("migrate", help="apply database migrations")
     p_key = sub.add_parser("create-key", help="create an API key and print it once")
     p_key.add_argument("name")
@@ -111,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "serve":
         return serve(args)
+    if args.command == "worker":
+        return worker()
     if args.command == "migrate":
         from aerie_app.db import migrate
 

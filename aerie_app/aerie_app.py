@@ -14,6 +14,7 @@ from aerie_app.components.people_admin import PeopleState
 from aerie_app.components.webhooks_admin import WebhookState
 from aerie_app.logs import install_redaction
 from aerie_app.pages import admin, board, card, cutlist, part, settings, stats
+from aerie_app.settings import get_settings
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import BoardState
 from aerie_app.state.part import DetailState
@@ -30,7 +31,10 @@ async def _background_work() -> AsyncIterator[None]:
     from aerie_app.services.livefeed import feed
 
     feed.start()
-    conversions.poller.start()
+    if get_settings().conversion_in_web:
+        conversions.poller.start()
+    else:
+        conversions.queue.enabled = False  # `python -m aerie_app worker` converts
     backup.scheduler.start()
     webhooks.dispatcher.start()
     try:

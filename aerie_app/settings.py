@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         "restart included, skips the ~1.3 s Python/OCP start-up; every job still runs in its own "
         "process.",
     )
+    conversion_in_web: bool = Field(
+        True,
+        description="Run STEP conversions in the web server's workers. `false`: only "
+        "`python -m aerie_app worker` processes convert (on this host or another that reaches "
+        "the database and the files), and web workers start no converter.",
+    )
     workers: int = Field(
         0,
         ge=0,

@@ -14,6 +14,7 @@ from aerie_app.models import ConversionStatus
 from aerie_app.permissions import Permission
 from aerie_app.schemas import normalize_part_input
 from aerie_app.services import conversions, files, parts, presets
+from aerie_app.services.livefeed import feed
 from aerie_app.state.auth import AuthState
 from aerie_app.state.board import BoardState
 
@@ -218,8 +219,11 @@ class PartFormState(rx.State):
         async with self:
             part_id = self.part_id
         started = time.monotonic()
+        seen = await feed.current()
         while time.monotonic() - started < 600:
-            await asyncio.sleep(0.5)
+            # Woken by the change a conversion's progress makes (the live feed), with a slow
+            # re-check of its own; the seconds shown tick on with it.
+            seen = await feed.wait(seen, 2.0)
             status, error = await asyncio.to_thread(_conversion_status, part_id)
             async with self:
                 if self.part_id != part_id:

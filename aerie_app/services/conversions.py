@@ -202,6 +202,9 @@ class Queue:
 
     def __init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
+        # False in a web worker when conversions run only in worker processes
+        # (AERIE_CONVERSION_IN_WEB=false): a kick then leaves the queued rows to them.
+        self.enabled = True
         self._inflight: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
         self._listeners: list[Callable[[str], None]] = []
@@ -214,6 +217,8 @@ class Queue:
 
     def kick(self) -> int:
         """Submit every queued content hash not already running here. Returns how many."""
+        if not self.enabled:
+            return 0
         with session_scope() as session:
             shas = session.exec(
                 select(PartFile.sha256)
@@ -342,6 +347,7 @@ class Poller:
     def __init__(self, interval_s: float = 3.0) -> None:
         self.interval_s = interval_s
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -359,10 +365,16 @@ class Poller:
                 queue.kick()
             except Exception:
                 log.exception("conversion poller")
-            self._stop.wait(self.interval_s)
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Look at the queue now (a change notice: another process may have queued a job)."""
+        self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
 
 poller = Poller()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from typing import Any
 from urllib.parse import urlencode
@@ -267,17 +268,27 @@ class BoardState(LiveMixin, rx.State):
             **{k: v for k, v in self.filters.items() if k in FILTERS and v},
         )
         with session_scope() as session:
-            self.machines = [
+            machines = [
                 {"id": str(m.id), "name": m.name}
                 for m in shop_machines.list_machines(session)
                 if m.enabled
             ]
-            found, total = partquery.list_parts(session, query)
-            self.rows = [to_row(part_public(p)) for p in found]
-            self.total = total
-            # Tab counts and filter choices change only with the data: every open board shares
-            # one computation per change (keyed by the database's change marker).
+            # Rows, tab counts and filter choices change only with the data: every open board
+            # on the same view shares one computation per change (keyed by the database's
+            # change marker; the day too, for the "days claimed" column). After a change the
+            # live feed refreshes every open board at once, so this is what keeps fifty open
+            # tabs to one list query.
             marker = partquery.change_marker(session)
+            day = datetime.date.today().isoformat()
+
+            def page() -> tuple[list[dict[str, Any]], int]:
+                found, total = partquery.list_parts(session, query)
+                return [to_row(part_public(p)) for p in found], total
+
+            rows, total = listcache.values.get((marker, "rows", day, repr(query)), page)
+            self.machines = machines
+            self.rows = [dict(row) for row in rows]  # the tab's own copies: the cache stays as is
+            self.total = total
             self.counts = listcache.values.get(
                 (marker, "counts"), lambda: stats.stats(session)["by_category"]
             )
