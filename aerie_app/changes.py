@@ -187,6 +187,14 @@ _publisher_lock = threading.Lock()
 _publishers: dict[str, _RedisPublisher] = {}
 
 
+def flush(timeout: float = 2.0) -> None:
+    """Wait until this process's Redis notices are sent (tests; exit does it by itself)."""
+    with _publisher_lock:
+        publishers = list(_publishers.values())
+    for publisher in publishers:
+        publisher.flush(timeout)
+
+
 def _publisher() -> _RedisPublisher:
     url = redis_url() or ""
     with _publisher_lock:

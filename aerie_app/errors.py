@@ -114,3 +114,10 @@ class InvalidFile(Unprocessable):
     """An upload whose content does not match what it claims to be."""
 
     default_message = "Invalid file"
+
+
+class StorageUnavailable(AerieError):
+    """The object store (S3) did not answer: nothing was stored, the request can be retried."""
+
+    status_code = 503
+    default_message = "File storage unavailable"

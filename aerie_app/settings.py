@@ -73,6 +73,20 @@ class Settings(BaseSettings):
         "`python -m aerie_app worker` processes convert (on this host or another that reaches "
         "the database and the files), and web workers start no converter.",
     )
+    s3_bucket: str | None = Field(
+        None,
+        description="Keep uploads, models, thumbnails and views in this S3 bucket (any "
+        "S3-compatible store); the data folder then only caches them. Credentials: the standard "
+        "`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. Default: the data folder only.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None,
+        description="The store's address when it is not AWS, e.g. `http://minio:9000`.",
+    )
+    s3_region: str = Field("us-east-1", description="The bucket's region.")
+    s3_prefix: str | None = Field(
+        None, description="Key prefix inside the bucket, e.g. `aerie/`, to share a bucket."
+    )
     workers: int = Field(
         0,
         ge=0,
@@ -219,6 +233,35 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
             raise ValueError("must be an http(s) URL, e.g. https://cad.onshape.com")
+        return value
+
+    @field_validator("s3_endpoint_url", mode="after")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/\s]+/?", value):
+            raise ValueError("must be an http(s) address, e.g. http://minio:9000")
+        return value
+
+    @field_validator("s3_bucket", mode="after")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        # S3's bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens.
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+            raise ValueError("must be an S3 bucket name: 3-63 lowercase letters, digits, . and -")
+        return value
+
+    @field_validator("s3_prefix", mode="after")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9!_.*'()/-]*/", value):
+            raise ValueError("must be a key prefix ending in /, e.g. aerie/")
+        return value
+
+    @field_validator("s3_region", mode="after")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9-]{2,32}", value):
+            raise ValueError("must be a region name, e.g. us-east-1")
         return value
 
     @field_validator("onshape_access_key", "onshape_secret_key", mode="after")

@@ -103,6 +103,9 @@ def reset_caches() -> None:
 
     listcache.cache.clear()
     partjson.clear()
+    from aerie_app.services import storage
+
+    storage._s3.cache_clear()
 
 
 def _pg_reachable() -> str | None:

@@ -209,7 +209,7 @@ def thumbnail(session: SessionDep, _: Reader, part_id: str) -> Response:
 
 
 def _views_manifest(session: SessionDep, pid: int) -> dict[str, Any] | None:
-    uploaded = sorted(files.legacy_views_dir(pid).glob("view_*.png"))
+    uploaded = sorted(storage.local_dir(files.legacy_views_dir(pid)).glob("view_*.png"))
     if uploaded:
         newest = max(p.stat().st_mtime for p in uploaded)
         return {
@@ -273,7 +273,7 @@ def view_image(session: SessionDep, _: Reader, part_id: str, index: str) -> File
     if not re.fullmatch(r"[0-7]", index):
         raise NotFound("View not found")
     uploaded = files.legacy_views_dir(pid) / f"view_{index}.png"
-    if uploaded.exists():
+    if storage.ensure_local(uploaded):
         return FileResponse(uploaded, media_type="image/png")
     row = files.current_file(session, pid)
     if row is not None and row.conversion_status == ConversionStatus.READY.value:

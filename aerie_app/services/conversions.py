@@ -72,7 +72,7 @@ def claim(session: Session, sha256: str, *, limit: int | None = None) -> bool:
         .where(*same, PartFile.conversion_status == ConversionStatus.READY.value)
         .limit(1)
     ).first()
-    if done is not None and (storage.model_dir(sha256) / "model.glb").exists():
+    if done is not None and storage.stored(storage.model_dir(sha256) / "model.glb"):
         facts, seconds = done.facts, done.conversion_seconds
         session.rollback()
         finish(session, sha256, facts=facts, error=None, seconds=seconds)
@@ -160,7 +160,9 @@ def convert_one(sha256: str) -> None:
 
     def model_ready(result: ConversionResult) -> None:
         # The model is served from here on: the part shows it while the views are still drawn.
+        # In the bucket first, so every host can serve what the database now says is ready.
         nonlocal published
+        storage.publish(storage.model_dir(sha256), content_addressed=True)
         with session_scope() as session:
             finish(
                 session,
@@ -173,6 +175,8 @@ def convert_one(sha256: str) -> None:
 
     error: str | None = None
     try:
+        if not storage.ensure_local(storage.blob_path(sha256)):
+            raise AerieError("The uploaded file is missing from storage")
         result = run_conversion_job(
             storage.blob_path(sha256),
             storage.model_dir(sha256),
@@ -186,12 +190,17 @@ def convert_one(sha256: str) -> None:
         )
         for warning in result.warnings:
             log.warning("Conversion of %s: %s", sha256[:12], warning)
+        if published:
+            # The thumbnail, views and compressed copy drawn after the model.
+            storage.publish(storage.model_dir(sha256), content_addressed=True)
     except AerieError as exc:
         error = exc.message
     except Exception as exc:
         log.exception("Conversion of %s crashed the runner", sha256[:12])
         error = f"Conversion failed unexpectedly ({type(exc).__name__})"
     if published:
+        if error:
+            log.warning("Conversion of %s: after the model: %s", sha256[:12], error)
         return  # what came after the model (views, compressed copy) is optional
     with session_scope() as session:
         finish(session, sha256, facts=None, error=error or "Conversion failed", seconds=None)

@@ -78,9 +78,12 @@ def save_upload(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    storage.adopt_blob(tmp, sha)
+    # In the bucket before any row points at it (and outside the write lock: a big upload to a
+    # slow store must not hold up every other writer). Unreachable: a 503, no row, retry.
+    storage.publish(storage.blob_path(sha), content_addressed=True)
     begin_write(session)
     part = parts.get_part(session, part_id)
-    storage.adopt_blob(tmp, sha)
     revision = (
         session.exec(
             select(sa.func.max(PartFile.revision)).where(PartFile.part_id == part_id)
@@ -150,7 +153,7 @@ def _initial_conversion(session: Session, kind: FileKind, sha: str) -> InitialCo
             PartFile.conversion_status == ConversionStatus.READY.value,
         )
     ).first()
-    if done is not None and (storage.model_dir(sha) / "model.glb").exists():
+    if done is not None and storage.stored(storage.model_dir(sha) / "model.glb"):
         return InitialConversion(ConversionStatus.READY, done.facts, None, done.conversion_seconds)
     session.execute(
         sa.update(PartFile)
@@ -197,7 +200,7 @@ def get_revision(session: Session, part_id: int, file_id: int) -> PartFile:
 
 def blob_for(row: PartFile) -> Path:
     path = storage.blob_path(row.sha256)
-    if not path.exists():
+    if not storage.ensure_local(path):
         raise NotFound("The stored file is missing", {"id": row.id})
     return path
 
@@ -217,17 +220,21 @@ def served_model(row: PartFile, fmt: str) -> tuple[Path, str]:
     GLB for models converted before compression existed or when gltfpack could not make a copy."""
     if fmt != "plain":
         packed = compressed_model_path(row)
-        if packed.exists():
+        if storage.ensure_local(packed):
             return packed, f'"{row.sha256}-meshopt"'
-    return model_path(row), f'"{row.sha256}"'
+    plain = model_path(row)
+    storage.ensure_local(plain)
+    return plain, f'"{row.sha256}"'
 
 
 def thumbnail_path(row: PartFile) -> Path:
-    return storage.model_dir(row.sha256) / "thumb.png"
+    path = storage.model_dir(row.sha256) / "thumb.png"
+    storage.ensure_local(path)
+    return path
 
 
 def view_paths(row: PartFile) -> list[Path]:
-    folder = storage.model_dir(row.sha256) / "views"
+    folder = storage.local_dir(storage.model_dir(row.sha256) / "views")
     return sorted(folder.glob("view_*.png"), key=lambda p: int(p.stem.split("_")[1]))
 
 
@@ -274,5 +281,10 @@ def store_legacy_view(part_id: int, index: int, data: bytes) -> Path:
     target = folder / f"view_{index}.png"
     tmp = folder / f".view_{index}.{uuid.uuid4().hex}.tmp"
     tmp.write_bytes(data)
+    try:
+        storage.publish(tmp, as_path=target)  # in the bucket first, under its final key
+    except Exception:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, target)
     return target

@@ -104,6 +104,7 @@ def _count_statements() -> tuple[list[str], sa.Engine]:
 def test_fifty_waiting_pages_read_nothing_until_a_change_then_one_read_wakes_all(
     session: Session,
 ) -> None:
+    _quiet()
     part_id = _new_part(session)
     feed = Feed(safety_s=3600)
     feed.start()
@@ -115,7 +116,9 @@ def test_fifty_waiting_pages_read_nothing_until_a_change_then_one_read_wakes_all
         statements, _engine = _count_statements()
         pages = [asyncio.ensure_future(feed.wait(seen, timeout=60)) for _ in range(50)]
         await asyncio.sleep(1.5)  # idle: fifty pages, nothing changes
-        assert statements == [], "waiting pages must not query the database"
+        # (Other statements may run meanwhile: a key's batched last-used stamp, say.)
+        about_parts = [s for s in statements if " part" in s.lower()]
+        assert about_parts == [], "waiting pages must not query the database"
         assert feed.waiting == 50 and not any(p.done() for p in pages)
         # A write from a worker thread, as the API's writes run.
         started = time.perf_counter()
@@ -177,8 +180,17 @@ def _other_process(action: str, part_id: int) -> None:
     subprocess.run([sys.executable, "-c", WRITER, action, str(part_id)], env=env, check=True)
 
 
+def _quiet() -> None:
+    """No conversion an earlier test started is still writing (and announcing) meanwhile."""
+    from aerie_app.services import conversions
+
+    assert conversions.queue.wait_idle(120)
+
+
 def _listen_across_processes(session: Session) -> None:
+    _quiet()
     part_id = _new_part(session)
+    changes.flush()  # its own notice is out before anyone listens: it cannot be heard below
     heard = Counter()
     listener = changes.listen(heard)
     assert listener is not None

@@ -36,6 +36,14 @@ BAD: dict[str, tuple[str | Callable[[Path], str], str]] = {
     "conversion_memory_mb": ("128", "must be at least 256"),
     "conversion_workers": ("-1", "must be at least 0"),
     "conversion_prewarm": ("maybe", "must be true or false"),
+    "conversion_in_web": ("sometimes", "must be true or false"),
+    "s3_bucket": (
+        "My_Bucket",
+        "must be an S3 bucket name: 3-63 lowercase letters, digits, . and -",
+    ),
+    "s3_endpoint_url": ("minio:9000", "must be an http(s) address, e.g. http://minio:9000"),
+    "s3_region": ("US East", "must be a region name, e.g. us-east-1"),
+    "s3_prefix": ("aerie", "must be a key prefix ending in /, e.g. aerie/"),
     "workers": ("two", "must be a whole number"),
     "cors_origins": (
         "https://shop.example",

@@ -147,6 +147,7 @@ def create_backup(
     try:
         with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
             entries, revision, blobs = _dump_tables(session, tar, members)
+            storage.pull_all()  # with a bucket: what this host has not cached goes in too
             count = _add_files(tar, members)
             warnings = [
                 f"blob {sha} of a file revision is missing from the data folder"

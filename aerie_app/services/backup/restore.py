@@ -217,6 +217,8 @@ def restore_backup(session: Session, *, archive: Path, force: bool = False) -> R
     staging = root.parent / f".aerie-restore-{uuid.uuid4().hex}"
     try:
         files = _extract(archive, manifest, staging)
+        # With a bucket: the files are there before any restored row points at them.
+        storage.push_tree(staging / "files")
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         command.upgrade(alembic_config(url), revision)
