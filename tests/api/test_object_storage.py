@@ -13,55 +13,26 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 
 from aerie_app.services import conversions
 from tests.api.conftest import Api
 from tests.conftest import reset_caches
+from tests.s3_server import CREDENTIALS, free_port, s3_server
 
 pytestmark = pytest.mark.api
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "aerie-test", "AWS_SECRET_ACCESS_KEY": "aerie-test-secret"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = _free_port()
-    env = dict(os.environ) | CREDENTIALS
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            break
-        except httpx.HTTPError:
-            assert process.poll() is None, "moto's S3 server exited"
-            assert time.monotonic() < deadline, "moto's S3 server did not start"
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(10)
+    with s3_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -142,7 +113,7 @@ def test_an_unreachable_store_is_a_503_and_nothing_is_recorded(
     api: Api, bucket: Any, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pid = api.create(name="Bracket")["id"]
-    monkeypatch.setenv("AERIE_S3_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("AERIE_S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     reset_caches()
     started = time.monotonic()
     response = _upload(api, pid, "bracket.pdf", b"%PDF-1.4\n" + b"x" * 2000)

@@ -1,5 +1,8 @@
 """Conversions out of the web server (issue 15): ``AERIE_CONVERSION_IN_WEB=false`` + ``python -m
-aerie_app worker``, on PostgreSQL + Redis with two web workers, as "Running for a whole team" says.
+aerie_app worker``, on PostgreSQL + Redis + an S3 bucket (moto's server on loopback) with two web
+workers, as "Running for a whole team" says. The conversion worker has a data folder of its own,
+as on another host: it reads uploads from the bucket and puts models there, and the web workers
+serve them from it.
 
 The web workers queue uploads and convert nothing; a worker process (started after the uploads,
 as on another host) converts each file once, is woken by the database's notices rather than its
@@ -29,6 +32,7 @@ from tests.conftest import (
     drop_pg_database,
 )
 from tests.e2e.conftest import Server, start_server, stop_server
+from tests.s3_server import CREDENTIALS, make_bucket, s3_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.pg]
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -52,15 +56,21 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
             pytest.fail(f"Redis/PostgreSQL unreachable in CI: {problems}")
         pytest.skip(f"Redis/PostgreSQL not reachable: {problems}")
     name, url = create_pg_database("aerie_wr")
-    env = {
-        "REDIS_URL": REDIS_URL,
-        "AERIE_WORKERS": "2",
-        "AERIE_DATABASE_URL": url,
-        "AERIE_CONVERSION_IN_WEB": "false",
-    }
-    srv = start_server(tmp_path_factory.mktemp("aerie-wr"), env)
-    yield srv, env | {"AERIE_DATA_DIR": str(srv.data), "AERIE_API_KEY": ADMIN_KEY}
-    stop_server(srv.process)
+    with s3_server() as s3:
+        make_bucket(s3, "aerie-team")
+        env = {
+            "REDIS_URL": REDIS_URL,
+            "AERIE_WORKERS": "2",
+            "AERIE_DATABASE_URL": url,
+            "AERIE_CONVERSION_IN_WEB": "false",
+            "AERIE_S3_BUCKET": "aerie-team",
+            "AERIE_S3_ENDPOINT_URL": s3,
+        } | CREDENTIALS
+        srv = start_server(tmp_path_factory.mktemp("aerie-wr"), env)
+        # The conversion worker is "another host": a data folder of its own, files via the bucket.
+        worker_data = tmp_path_factory.mktemp("aerie-wr-worker")
+        yield srv, env | {"AERIE_DATA_DIR": str(worker_data), "AERIE_API_KEY": ADMIN_KEY}
+        stop_server(srv.process)
     drop_pg_database(name)
 
 
@@ -119,6 +129,11 @@ def test_web_workers_queue_and_a_worker_process_converts(
             time.sleep(0.5)
         seconds = {_status(server, pid)["seconds"] for pid in pids}
         assert len(seconds) == 1, f"the same file was converted more than once: {seconds}"
+        # Converted on the other "host", served here: through the bucket.
+        assert not list(server.data.rglob("model.glb"))
+        model = server.api("GET", f"/api/parts/{pids[0]}/model?format=plain")
+        assert model.status_code == 200 and model.content[:4] == b"glTF"
+        assert list(server.data.rglob("model.glb")), "the web host did not cache what it served"
 
         # With the worker idle and waiting, a new upload is taken on the database's notice, not
         # at the worker's next 3-second poll: three in a row, each claimed within a second (by
