@@ -93,6 +93,7 @@ bench: install-dev $(BENCH_STAMP) browser
 	$(PY) bench/shop.py
 	$(PY) bench/dataio.py
 	$(PY) bench/ui.py
+	$(PY) bench/live.py
 	$(PY) bench/convert.py
 	$(PY) bench/assembly.py
 
