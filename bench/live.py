@@ -281,9 +281,7 @@ def main() -> int:
                     {"n": name},
                 )
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        print(tmp, file=sys.stderr) if os.environ.get("KEEP") else shutil.rmtree(
-            tmp, ignore_errors=True
-        )
+        shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
