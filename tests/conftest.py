@@ -119,6 +119,33 @@ def _pg_reachable() -> str | None:
         return str(exc).splitlines()[0]
 
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_problem() -> str | None:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+        return None
+    except Exception as exc:
+        return str(exc)
+
+
+def require_services(*, postgresql: bool = False, redis: bool = False) -> None:
+    """Skip a test whose services are missing on a contributor's machine; in CI, fail it (a test
+    skipped in CI is a test that does not exist)."""
+    problems = [
+        p
+        for p in (postgresql and _pg_reachable(), redis and _redis_problem())
+        if isinstance(p, str)
+    ]
+    if problems:
+        if IN_CI:
+            pytest.fail(f"unreachable in CI: {problems}")
+        pytest.skip(f"not reachable: {problems}")
+
+
 def create_pg_database(prefix: str) -> tuple[str, str]:
     """A new, empty PostgreSQL database of the test run's own: (name, SQLAlchemy URL)."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"

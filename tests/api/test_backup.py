@@ -23,7 +23,12 @@ from aerie_app.errors import Conflict, Unprocessable
 from aerie_app.services import backup
 from aerie_app.services.backup.schedule import _folder_lock
 from tests.api.conftest import Api
-from tests.conftest import IN_CI, _pg_reachable, create_pg_database, drop_pg_database, reset_caches
+from tests.conftest import (
+    create_pg_database,
+    drop_pg_database,
+    require_services,
+    reset_caches,
+)
 
 pytestmark = pytest.mark.api
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -216,11 +221,7 @@ def test_sqlite_backup_restores_into_postgresql(
     api: Api, aerie_env: Path, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The dump is dialect-neutral: a shop that outgrows SQLite moves with backup and restore."""
-    problem = _pg_reachable()
-    if problem:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is unreachable in CI: {problem}")
-        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    require_services(postgresql=True)
     made = populate(api)
     info = make_backup(tmp_path / "aerie.tar.gz")
     rows, files = table_rows(database_url), stored_files(aerie_env)

@@ -27,7 +27,7 @@ from aerie_app.models import Scope
 from aerie_app.services import keys, parts
 from aerie_app.services.livefeed import Feed
 from aerie_app.workflow import Action
-from tests.conftest import IN_CI
+from tests.conftest import REDIS_URL, require_services
 
 pytestmark = pytest.mark.api
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,25 +217,11 @@ def test_other_processes_writes_are_heard(session: Session, database_url: str) -
     _listen_across_processes(session)
 
 
-def _redis_problem() -> str | None:
-    try:
-        import redis
-
-        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_timeout=2).ping()
-        return None
-    except Exception as exc:
-        return str(exc)
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sqlite_workers_hear_each_other_through_redis(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    problem = _redis_problem()
-    if problem:
-        if IN_CI:
-            pytest.fail(f"Redis unreachable in CI: {problem}")
-        pytest.skip(f"Redis not reachable: {problem}")
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    require_services(redis=True)
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
     assert changes.transport() == "redis"
     _listen_across_processes(session)

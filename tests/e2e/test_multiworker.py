@@ -13,31 +13,16 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import IN_CI, _pg_reachable, create_pg_database, drop_pg_database
+from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database, require_services
 from tests.e2e.conftest import Server, start_server, stop_server
 from tests.e2e.test_journeys import row, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.pg]
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def _redis_problem() -> str | None:
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-        return None
-    except Exception as exc:
-        return str(exc)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    problems = [p for p in (_redis_problem(), _pg_reachable()) if p]
-    if problems:
-        if IN_CI:
-            pytest.fail(f"Redis/PostgreSQL unreachable in CI: {problems}")
-        pytest.skip(f"Redis/PostgreSQL not reachable: {problems}")
+    require_services(postgresql=True, redis=True)
     name, url = create_pg_database("aerie_mw")
     srv = start_server(
         tmp_path_factory.mktemp("aerie-mw"),

@@ -25,36 +25,21 @@ import pytest
 
 from tests.conftest import (
     ADMIN_KEY,
-    IN_CI,
+    REDIS_URL,
     ROOT,
-    _pg_reachable,
     create_pg_database,
     drop_pg_database,
+    require_services,
 )
 from tests.e2e.conftest import Server, start_server, stop_server
 from tests.s3_server import CREDENTIALS, make_bucket, s3_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.pg]
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def _redis_problem() -> str | None:
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-        return None
-    except Exception as exc:
-        return str(exc)
 
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    problems = [p for p in (_redis_problem(), _pg_reachable()) if p]
-    if problems:
-        if IN_CI:
-            pytest.fail(f"Redis/PostgreSQL unreachable in CI: {problems}")
-        pytest.skip(f"Redis/PostgreSQL not reachable: {problems}")
+    require_services(postgresql=True, redis=True)
     name, url = create_pg_database("aerie_wr")
     with s3_server() as s3:
         make_bucket(s3, "aerie-team")
