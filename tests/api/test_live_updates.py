@@ -15,7 +15,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -94,6 +96,13 @@ def test_a_rollback_and_other_tables_announce_nothing(announced: Counter, sessio
         assert parts.get_part(fresh, part_id).notes in ("", None)
 
 
+def run_async(coro: Any) -> Any:
+    """Run a coroutine on a loop of its own thread: a browser driver earlier in the same test
+    process (the e2e tier) may have left a loop running on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _count_statements() -> tuple[list[str], sa.Engine]:
     seen: list[str] = []
     engine = get_engine()
@@ -135,7 +144,7 @@ def test_fifty_waiting_pages_read_nothing_until_a_change_then_one_read_wakes_all
         assert await feed.wait(markers[0], timeout=0.05) == markers[0]
 
     try:
-        asyncio.run(scenario())
+        run_async(scenario())
     finally:
         feed.stop()
 
@@ -157,7 +166,7 @@ def test_the_safety_recheck_catches_a_change_no_notice_announced(session: Sessio
         await asyncio.to_thread(_edit, part_id, "changed quietly")
         assert await asyncio.wait_for(waiter, 5) != seen
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 WRITER = """
