@@ -94,6 +94,7 @@ bench: install-dev $(BENCH_STAMP) browser
 	$(PY) bench/dataio.py
 	$(PY) bench/ui.py
 	$(PY) bench/live.py
+	$(PY) bench/load.py
 	$(PY) bench/convert.py
 	$(PY) bench/assembly.py
 
