@@ -37,10 +37,13 @@ import httpx
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import PG_ADMIN_URL, create_pg_database, drop_pg_database  # noqa: E402
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 KEY = "bench-live-admin-key-0123456789"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WAIT_MS = 120_000
 
 # Installed before the page's scripts: the time each tab's websocket receives the frame that
@@ -175,11 +178,8 @@ def main() -> int:
     admin: sa.Engine | None = None
     name = ""
     if not args.sqlite:
-        name = f"aerie_live_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        env["AERIE_DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        name, env["AERIE_DATABASE_URL"] = create_pg_database("aerie_live")
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     if args.workers > 1 or not args.sqlite:
         env["REDIS_URL"] = args.redis_url
     log(f"starting Aerie: {args.workers} worker(s), {'SQLite' if args.sqlite else 'PostgreSQL'}")
@@ -273,14 +273,8 @@ def main() -> int:
     finally:
         server.stop()
         if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(
-                    sa.text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                    ),
-                    {"n": name},
-                )
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            admin.dispose()
+            drop_pg_database(name)
         shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
         print(json.dumps(result, indent=2))

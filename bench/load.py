@@ -39,20 +39,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import create_pg_database, drop_pg_database  # noqa: E402
 from tests.s3_server import CREDENTIALS, make_bucket, s3_server  # noqa: E402
 
 KEY = "bench-load-admin-key-0123456789"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
 WORDS = ["plate", "gusset", "bracket", "spacer", "shaft", "arm", "rail", "mount", "hub", "tube"]
 
@@ -232,11 +230,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="aerie-load-"))
     files = step_files(ROOT / "tests" / ".step-cache" / "load", args.distinct)
-    name = f"aerie_load_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    name, db_url = create_pg_database("aerie_load")
     procs = Processes()
     result: dict[str, Any] = {
         "people": args.people,
@@ -322,14 +316,7 @@ def main() -> int:
             result |= _report(rec, uploaded, converted_s, base)
     finally:
         procs.stop_all()
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        drop_pg_database(name)
     _print(result, args.json)
     return 0 if not result.get("errors") else 1
 

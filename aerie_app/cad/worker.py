@@ -459,7 +459,9 @@ def run_conversion_job(
             extras = _read_payload(staging / EXTRAS_NAME) or {}
             exit_ = _with_reported(exit_, extras)
             result.peak_rss_kb = exit_.peak_rss_kb
-            problem = _late_problem(exit_, int(memory_mb), timeout_s) if drawing_views else ""
+            # Also when the child was gone before its model was read (it can crash right after
+            # publishing it): its exit status says why the views are missing.
+            problem = _late_problem(exit_, int(memory_mb), timeout_s)
             if problem:
                 result.warnings.append(f"Turntable views skipped: {problem}")
             result.warnings.extend(str(w) for w in extras.get("warnings", []))

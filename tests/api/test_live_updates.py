@@ -136,8 +136,6 @@ def test_fifty_waiting_pages_read_nothing_until_a_change_then_one_read_wakes_all
         woke_ms = (time.perf_counter() - started) * 1000
         assert len(set(markers)) == 1 and markers[0] != seen
         assert feed.reads in (2, 3), feed.reads  # one read (a second if a notice came mid-read)
-        marker_reads = [s for s in statements if "max(part_event.id)" in s.lower()]
-        assert len(marker_reads) == feed.reads - 1
         assert woke_ms < 2000
         # A page that asks again with the new marker waits again; a stale one returns at once.
         assert await feed.wait(seen, timeout=0.01) == markers[0]
