@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/live.py                                  # 50 tabs, 3 workers, PG + Redis
     .venv/bin/python bench/live.py --tabs 50 --workers 1 --sqlite   # the embedded default
+    .venv/bin/python bench/live.py --socket                         # boards without renderers
 
 Starts Aerie in production mode (``python -m aerie_app serve``) — by default on a fresh
 PostgreSQL database with Redis and 3 backend workers, as "Running for a whole team" sets it up —
@@ -14,11 +15,18 @@ the server spreads over its workers, then:
 - **changes**: ``--changes`` times, creates a part through the REST API and records, in each tab,
   when its row appears (a MutationObserver; ``Date.now()`` in the page against ``time.time()``
   here, one clock). Reports p50/p95/max over every (change, tab) pair and per worker.
+
+With ``--socket`` the boards are websocket sessions speaking the page's protocol (bench/boards.py:
+the connect packet a real Chromium board sends, replayed with a token per session) instead of
+Chromium tabs: the server holds each exactly as it holds a tab, and the figure is the time until
+the change's frame reaches every board, without 50 renderers competing with the server for this
+machine's two cores. The browser mode measures what rendering adds.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -38,6 +46,7 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.conftest import PG_ADMIN_URL, create_pg_database, drop_pg_database  # noqa: E402
 
@@ -158,6 +167,138 @@ def idle_transactions(admin: sa.Engine | None, name: str, seconds: float) -> flo
     return (commits(admin, name) - before) * 60.0 / seconds
 
 
+def browser_boards(
+    base: str, client: httpx.Client, args: argparse.Namespace, admin: sa.Engine | None, name: str
+) -> dict[str, Any]:
+    """Board tabs in Chromium: when each receives the change's frame and when its row shows."""
+    from playwright.sync_api import sync_playwright
+
+    result: dict[str, Any] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.add_init_script(FRAME_HOOK)
+        first = context.new_page()
+        first.goto(base + "/", timeout=WAIT_MS)
+        first.locator("#access-key").fill(KEY, timeout=WAIT_MS)
+        first.locator("#sign-in").click()
+        first.locator("#parts-table .part-row").first.wait_for(timeout=WAIT_MS)
+        pages = [first]
+        for n in range(args.tabs - 1):
+            page = context.new_page()
+            page.goto(base + "/", timeout=WAIT_MS)
+            page.locator("#parts-table .part-row").first.wait_for(timeout=WAIT_MS)
+            pages.append(page)
+            if n % 10 == 9:
+                log(f"{n + 2} tabs open")
+        workers = [
+            p.locator("#worker").get_attribute("data-worker", timeout=WAIT_MS) or "?" for p in pages
+        ]
+        spread = {w: workers.count(w) for w in sorted(set(workers))}
+        result["tabs_per_worker"] = spread
+        log(f"tabs per worker: {spread}")
+        time.sleep(3)
+        result["idle_tx_per_min_tabs_open"] = idle_transactions(admin, name, args.idle)
+        latencies: list[float] = []
+        by_worker: dict[str, list[float]] = {w: [] for w in spread}
+        missed = 0
+        frame_ms: list[float] = []
+        for i in range(args.changes):
+            label = f"Live {i} {uuid.uuid4().hex[:6]}"
+            for page in pages:
+                page.evaluate(WATCH_JS, label)
+            t0 = time.time() * 1000
+            response = client.post(
+                "/api/parts/", json={"name": label, "material": "Al", "subsystem": "x"}
+            )
+            assert response.status_code == 201, response.text
+            deadline = time.monotonic() + 10
+            seen: list[float | None] = [None] * len(pages)
+            while time.monotonic() < deadline and any(s is None for s in seen):
+                for k, page in enumerate(pages):
+                    if seen[k] is None:
+                        seen[k] = page.evaluate("window.__seen")
+                time.sleep(0.05)
+            frames = [page.evaluate("window.__frame") for page in pages]
+            frame_ms.extend(f - t0 for f in frames if f)
+            for k, value in enumerate(seen):
+                if value is None:
+                    missed += 1
+                    continue
+                latencies.append(value - t0)
+                by_worker[workers[k]].append(value - t0)
+            time.sleep(0.5)
+        browser.close()
+    result["missed"] = missed
+    result["ms"] = summary(latencies)
+    result["frame_ms"] = summary(frame_ms)
+    result["ms_by_worker"] = {
+        w: {"p50": round(statistics.median(v), 1), "p95": round(pct(v, 0.95), 1)}
+        for w, v in by_worker.items()
+        if v
+    }
+    return result
+
+
+def socket_boards(
+    base: str, client: httpx.Client, args: argparse.Namespace, admin: sa.Engine | None, name: str
+) -> dict[str, Any]:
+    """Boards as websocket sessions (bench/boards.py): when each receives the change's frame."""
+    from boards import Boards, capture_connect
+
+    connect = capture_connect(base, KEY)
+    result: dict[str, Any] = {}
+
+    async def run() -> None:
+        boards = Boards(base, connect)
+        await boards.open(args.tabs)
+        spread = {w: boards.workers.count(w) for w in sorted(set(boards.workers))}
+        result["tabs_per_worker"] = spread
+        log(f"boards per worker: {spread}")
+        await asyncio.sleep(3)
+        result["idle_tx_per_min_tabs_open"] = await asyncio.to_thread(
+            idle_transactions, admin, name, args.idle
+        )
+        frame_ms: list[float] = []
+        by_worker: dict[str, list[float]] = {w: [] for w in spread}
+        missed = 0
+        async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": KEY}) as api:
+            for i in range(args.changes):
+                label = f"Live {i} {uuid.uuid4().hex[:6]}"
+                boards.expect(label)
+                t0 = time.time()
+                response = await api.post(
+                    "/api/parts/", json={"name": label, "material": "Al", "subsystem": "x"}
+                )
+                assert response.status_code == 201, response.text
+                arrived = await boards.arrivals(10)
+                missed += len(boards.clients) - len(arrived)
+                for k, when in arrived.items():
+                    frame_ms.append((when - t0) * 1000)
+                    by_worker[boards.workers[k]].append((when - t0) * 1000)
+                await asyncio.sleep(0.5)
+        await boards.close()
+        result["missed"] = missed
+        result["frame_ms"] = summary(frame_ms)
+        result["ms_by_worker"] = {
+            w: {"p50": round(statistics.median(v), 1), "p95": round(pct(v, 0.95), 1)}
+            for w, v in by_worker.items()
+            if v
+        }
+
+    asyncio.run(run())
+    return result
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(statistics.median(values), 1),
+        "p95": round(pct(values, 0.95), 1),
+        "max": round(max(values), 1),
+        "n": len(values),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -169,9 +310,10 @@ def main() -> int:
     parser.add_argument("--sqlite", action="store_true", help="the embedded default, no Redis")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--socket", action="store_true", help="boards as websocket sessions, not Chromium tabs"
+    )
     args = parser.parse_args()
-
-    from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="aerie-live-"))
     env: dict[str, str] = {"AERIE_WORKERS": str(args.workers)}
@@ -193,83 +335,9 @@ def main() -> int:
             )
         time.sleep(4)  # let start-up work (conversion recovery, warm-up) settle
         result["idle_tx_per_min_no_tabs"] = idle_transactions(admin, name, args.idle)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
-            context.add_init_script(FRAME_HOOK)
-            first = context.new_page()
-            first.goto(server.base + "/", timeout=WAIT_MS)
-            first.locator("#access-key").fill(KEY, timeout=WAIT_MS)
-            first.locator("#sign-in").click()
-            first.locator("#parts-table .part-row").first.wait_for(timeout=WAIT_MS)
-            pages = [first]
-            for n in range(args.tabs - 1):
-                page = context.new_page()
-                page.goto(server.base + "/", timeout=WAIT_MS)
-                page.locator("#parts-table .part-row").first.wait_for(timeout=WAIT_MS)
-                pages.append(page)
-                if n % 10 == 9:
-                    log(f"{n + 2} tabs open")
-            workers = [
-                p.locator("#worker").get_attribute("data-worker", timeout=WAIT_MS) or "?"
-                for p in pages
-            ]
-            spread = {w: workers.count(w) for w in sorted(set(workers))}
-            result["tabs_per_worker"] = spread
-            log(f"tabs per worker: {spread}")
-            time.sleep(3)
-            result["idle_tx_per_min_tabs_open"] = idle_transactions(admin, name, args.idle)
-            latencies: list[float] = []
-            by_worker: dict[str, list[float]] = {w: [] for w in spread}
-            missed = 0
-            frame_ms: list[float] = []
-            for i in range(args.changes):
-                label = f"Live {i} {uuid.uuid4().hex[:6]}"
-                for page in pages:
-                    page.evaluate(WATCH_JS, label)
-                t0 = time.time() * 1000
-                response = client.post(
-                    "/api/parts/", json={"name": label, "material": "Al", "subsystem": "x"}
-                )
-                assert response.status_code == 201, response.text
-                deadline = time.monotonic() + 10
-                seen: list[float | None] = [None] * len(pages)
-                while time.monotonic() < deadline and any(s is None for s in seen):
-                    for k, page in enumerate(pages):
-                        if seen[k] is None:
-                            seen[k] = page.evaluate("window.__seen")
-                    time.sleep(0.05)
-                frames = [page.evaluate("window.__frame") for page in pages]
-                frame_ms.extend(f - t0 for f in frames if f)
-                for k, value in enumerate(seen):
-                    if value is None:
-                        missed += 1
-                        continue
-                    latencies.append(value - t0)
-                    by_worker[workers[k]].append(value - t0)
-                time.sleep(0.5)
-            browser.close()
+        boards = socket_boards if args.socket else browser_boards
+        result |= boards(server.base, client, args, admin, name)
         result["changes"] = args.changes
-        result["missed"] = missed
-        result["ms"] = {
-            "p50": round(statistics.median(latencies), 1),
-            "p95": round(pct(latencies, 0.95), 1),
-            "max": round(max(latencies), 1),
-            "n": len(latencies),
-        }
-        result["frame_ms"] = {
-            "p50": round(statistics.median(frame_ms), 1),
-            "p95": round(pct(frame_ms, 0.95), 1),
-            "max": round(max(frame_ms), 1),
-            "n": len(frame_ms),
-        }
-        result["ms_by_worker"] = {
-            w: {"p50": round(statistics.median(v), 1), "p95": round(pct(v, 0.95), 1)}
-            for w, v in by_worker.items()
-            if v
-        }
     finally:
         server.stop()
         if admin is not None:
@@ -279,19 +347,21 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        ms = result["ms"]
+        kind = "websocket boards" if args.socket else "Chromium tabs"
         print(
-            f"{args.tabs} tabs over {args.workers} worker(s) "
+            f"{args.tabs} {kind} over {args.workers} worker(s) "
             f"({'SQLite' if args.sqlite else 'PostgreSQL + Redis'}), {args.changes} REST changes:"
         )
-        print(
-            f"  change → row shown in every tab: p50 {ms['p50']} ms, p95 {ms['p95']} ms, "
-            f"max {ms['max']} ms over {ms['n']} (tab, change) pairs; missed {result['missed']}"
-        )
+        if "ms" in result:
+            ms = result["ms"]
+            print(
+                f"  change → row shown in every tab: p50 {ms['p50']} ms, p95 {ms['p95']} ms, "
+                f"max {ms['max']} ms over {ms['n']} (tab, change) pairs"
+            )
         fr = result["frame_ms"]
         print(
-            f"  change → its websocket frame received in the tab: p50 {fr['p50']} ms, "
-            f"p95 {fr['p95']} ms, max {fr['max']} ms over {fr['n']}"
+            f"  change → its websocket frame received on the board: p50 {fr['p50']} ms, "
+            f"p95 {fr['p95']} ms, max {fr['max']} ms over {fr['n']}; missed {result['missed']}"
         )
         for w, v in result["ms_by_worker"].items():
             print(

@@ -256,8 +256,8 @@ class BoardState(LiveMixin, rx.State):
     def has_prev(self) -> bool:
         return self.offset > 0
 
-    def _refresh(self) -> None:
-        query = PartQuery(
+    def _query(self) -> PartQuery:
+        return PartQuery(
             category=self.tab,
             search=self.search or None,
             sort_by=self.sort_by,
@@ -267,37 +267,46 @@ class BoardState(LiveMixin, rx.State):
             fits=fits_query(self.filters.get("fits", "")),
             **{k: v for k, v in self.filters.items() if k in FILTERS and v},
         )
+
+    def _refresh(self) -> None:
         with session_scope() as session:
-            machines = [
+            self.machines = [
                 {"id": str(m.id), "name": m.name}
                 for m in shop_machines.list_machines(session)
                 if m.enabled
             ]
-            # Rows, tab counts and filter choices change only with the data: every open board
-            # on the same view shares one computation per change (keyed by the database's
-            # change marker; the day too, for the "days claimed" column). After a change the
-            # live feed refreshes every open board at once, so this is what keeps fifty open
-            # tabs to one list query.
-            marker = partquery.change_marker(session)
-            day = datetime.date.today().isoformat()
+            self._show(session, partquery.change_marker(session))
 
-            def page() -> tuple[list[dict[str, Any]], int]:
-                found, total = partquery.list_parts(session, query)
-                return [to_row(part_public(p)) for p in found], total
+    def _live_refresh(self, marker: tuple[int, int, str]) -> None:
+        # Every open board wakes at once after a change: with the feed's marker and the rows
+        # cached by the first board on this view, the others run no statement at all (the
+        # session connects only if one is run). The machines menu is kept: it is not part data.
+        with session_scope() as session:
+            self._show(session, marker)
 
-            rows, total = listcache.values.get((marker, "rows", day, repr(query)), page)
-            self.machines = machines
-            self.rows = [dict(row) for row in rows]  # the tab's own copies: the cache stays as is
-            self.total = total
-            self.counts = listcache.values.get(
-                (marker, "counts"), lambda: stats.stats(session)["by_category"]
-            )
-            self.options = listcache.values.get(
-                (marker, "options", self.tab),
-                lambda: {
-                    f: partquery.distinct_values(session, f, category=self.tab) for f in FILTERS
-                },
-            )
+    def _show(self, session: Any, marker: tuple[int, int, str]) -> None:
+        # Rows, tab counts and filter choices change only with the data: every open board on
+        # the same view shares one computation per change (keyed by the database's change
+        # marker; the day too, for the "days claimed" column). After a change the live feed
+        # refreshes every open board at once, so this is what keeps fifty open tabs to one
+        # list query.
+        query = self._query()
+        day = datetime.date.today().isoformat()
+
+        def page() -> tuple[list[dict[str, Any]], int]:
+            found, total = partquery.list_parts(session, query)
+            return [to_row(part_public(p)) for p in found], total
+
+        rows, total = listcache.values.get((marker, "rows", day, repr(query)), page)
+        self.rows = [dict(row) for row in rows]  # the tab's own copies: the cache stays as is
+        self.total = total
+        self.counts = listcache.values.get(
+            (marker, "counts"), lambda: stats.stats(session)["by_category"]
+        )
+        self.options = listcache.values.get(
+            (marker, "options", self.tab),
+            lambda: {f: partquery.distinct_values(session, f, category=self.tab) for f in FILTERS},
+        )
 
     @rx.event
     async def load(self) -> None:

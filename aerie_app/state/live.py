@@ -44,6 +44,11 @@ class LiveMixin(rx.State, mixin=True):
     def _refresh(self) -> None:  # pragma: no cover - every page overrides it
         raise NotImplementedError
 
+    def _live_refresh(self, marker: tuple[int, int, str]) -> None:
+        """After a change: ``marker`` is what the live feed just read. A page whose data is
+        keyed by the marker (the board) overrides this to skip reading it again."""
+        self._refresh()
+
     @rx.event(background=True)
     async def watch(self):  # type: ignore[no-untyped-def]
         async with self:
@@ -66,6 +71,6 @@ class LiveMixin(rx.State, mixin=True):
                     return  # a newer watch of this page took over
                 if marker != self._marker:
                     self._marker = marker
-                    self._refresh()
+                    self._live_refresh(marker)
                     self._live_count += 1
                     self.live_note = f"Parts updated ({self._live_count})"
