@@ -242,6 +242,10 @@ class PartFile(SQLModel, table=True):
     conversion_started_at: datetime | None = Field(
         default=None, sa_column=_dt_column(nullable=True)
     )
+    # Renewed every few seconds by the process converting it (services/conversions.py's lease).
+    conversion_heartbeat_at: datetime | None = Field(
+        default=None, sa_column=_dt_column(nullable=True)
+    )
     facts: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
     # What this revision's facts did to the part: {changed, movedToReview, old, new} (or null).
     geometry_change: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))

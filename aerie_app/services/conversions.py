@@ -4,7 +4,9 @@ Jobs live in the database (``part_file.conversion_status``), not in memory, so t
 - a job is claimed with one conditional UPDATE (queued → running); of several server workers
   polling the same database exactly one converts a given file, and identical files (same hash)
   are converted once;
-- a server that dies mid-job leaves rows ``running``; :func:`recover` puts them back in the queue.
+- a server that dies mid-job leaves rows ``running``; :func:`recover` puts them back in the queue
+  once the job's lease lapses: the process converting a file stamps its rows every few seconds
+  (:class:`Leases`), so a job whose process was killed is queued again within ``LEASE_S``;
 Each job runs in its own child process (``aerie_app.cad.worker``) with a timeout and a memory cap;
 at most ``conversion_workers`` (default: one per core) run at once in a process.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
@@ -36,6 +39,11 @@ log = logging.getLogger("aerie.conversions")
 
 
 CLAIM_LOCK = 0x4AE41E  # PostgreSQL advisory lock id that serialises claims
+# A running job's rows are stamped every RENEW_S by the process running it; a job whose stamp is
+# older than LEASE_S lost its process (killed, host gone) and goes back to the queue. Hosts'
+# clocks must agree within a few seconds (NTP), as for every other timestamp Aerie compares.
+RENEW_S = 5.0
+LEASE_S = 30.0
 
 
 def max_running() -> int:
@@ -91,10 +99,76 @@ def claim(session: Session, sha256: str, *, limit: int | None = None) -> bool:
             col(PartFile.sha256) == sha256,
             col(PartFile.conversion_status) == ConversionStatus.QUEUED.value,
         )
-        .values(conversion_status=ConversionStatus.RUNNING.value, conversion_started_at=utcnow())
+        .values(
+            conversion_status=ConversionStatus.RUNNING.value,
+            conversion_started_at=utcnow(),
+            conversion_heartbeat_at=utcnow(),
+        )
     )
     session.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew(session: Session, shas: list[str]) -> int:
+    """Stamp the running rows of these contents: their process is alive. Returns rows stamped."""
+    if not shas:
+        return 0
+    begin_write(session)
+    result = session.execute(
+        sa.update(PartFile)
+        .where(
+            col(PartFile.sha256).in_(shas),
+            col(PartFile.conversion_status) == ConversionStatus.RUNNING.value,
+        )
+        .values(conversion_heartbeat_at=utcnow())
+    )
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class Leases:
+    """The jobs this process runs; one thread renews their stamps every ``renew_s`` while any
+    runs (and exits when none does). Any process that converts holds its leases here: a web
+    worker, a conversion worker, the CLI."""
+
+    def __init__(self, renew_s: float = RENEW_S) -> None:
+        self.renew_s = renew_s
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, sha256: str) -> None:
+        with self._lock:
+            self._held.add(sha256)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="lease", daemon=True)
+                self._thread.start()
+
+    def release(self, sha256: str) -> None:
+        with self._lock:
+            self._held.discard(sha256)
+
+    @property
+    def held(self) -> list[str]:
+        with self._lock:
+            return sorted(self._held)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.renew_s)
+            with self._lock:
+                shas = sorted(self._held)
+                if not shas:
+                    self._thread = None
+                    return
+            try:
+                with session_scope() as session:
+                    renew(session, shas)
+            except Exception:  # the database is away: the next round tries again
+                log.exception("renewing conversion leases")
+
+
+leases = Leases()
 
 
 def finish(
@@ -150,12 +224,20 @@ def finish(
 
 def convert_one(sha256: str) -> None:
     """Claim and convert one blob (runs in a pool thread; the heavy work is in a child process)."""
-    from aerie_app.cad.worker import run_conversion_job
-
-    settings = get_settings()
     with session_scope() as session:
         if not claim(session, sha256):
             return
+    leases.hold(sha256)
+    try:
+        _convert_claimed(sha256)
+    finally:
+        leases.release(sha256)
+
+
+def _convert_claimed(sha256: str) -> None:
+    from aerie_app.cad.worker import run_conversion_job
+
+    settings = get_settings()
     published = False
 
     def model_ready(result: ConversionResult) -> None:
@@ -262,8 +344,6 @@ class Queue:
 
     def wait_idle(self, timeout: float = 300.0) -> bool:
         """Block until nothing is queued or running in this process (tests, CLI)."""
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
@@ -285,17 +365,27 @@ queue = Queue()
 
 
 def recover(session: Session) -> int:
-    """Jobs left running by a server that died go back to the queue.
+    """Jobs left running by a process that died go back to the queue.
 
-    Only jobs older than the conversion timeout (plus a margin) count as abandoned, so one
-    worker restarting never steals a job another live worker is still running.
+    A job counts as abandoned when its lease lapsed (no stamp for ``LEASE_S``): a live process
+    renews it every ``RENEW_S``, so a worker restarting never steals a job another live worker is
+    still running. Rows claimed before leases existed (no stamp) keep the old rule: older than
+    the conversion timeout plus a minute.
     """
-    stale = utcnow() - timedelta(seconds=get_settings().conversion_timeout_s + 60)
+    now = utcnow()
+    stale = now - timedelta(seconds=get_settings().conversion_timeout_s + 60)
+    heartbeat = col(PartFile.conversion_heartbeat_at)
     abandoned = sa.and_(
         col(PartFile.conversion_status) == ConversionStatus.RUNNING.value,
         sa.or_(
-            col(PartFile.conversion_started_at).is_(None),
-            col(PartFile.conversion_started_at) < stale,
+            heartbeat < now - timedelta(seconds=LEASE_S),
+            sa.and_(
+                heartbeat.is_(None),
+                sa.or_(
+                    col(PartFile.conversion_started_at).is_(None),
+                    col(PartFile.conversion_started_at) < stale,
+                ),
+            ),
         ),
     )
     # Every poller tick asks; almost always the answer is no. Reading first keeps an idle server
