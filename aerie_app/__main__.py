@@ -84,17 +84,18 @@ def _migrated(attempts: int = 30) -> None:
 
 
 def worker() -> int:
-    """A conversion worker: takes queued STEP conversions from the database, one child process
-    each (at most ``AERIE_CONVERSION_WORKERS`` at once), on any host that reaches the database
-    and the stored files. Woken at once by change notices (PostgreSQL, or Redis between SQLite
+    """A job worker: takes queued STEP conversions from the database, one child process each
+    (at most ``AERIE_CONVERSION_WORKERS`` at once), and queued Onshape drawing exports, on any
+    host that reaches the database and the stored files. Woken at once by change notices (PostgreSQL, or Redis between SQLite
     workers), else every few seconds. SIGTERM or Ctrl-C: takes no new job, finishes the running
-    ones, exits; a worker killed outright has its jobs taken over by the next poll after the
-    conversion timeout."""
+    ones, exits; a worker killed outright stops renewing its jobs' leases, and another process
+    takes them over within the lease (services/conversions.py). With ``AERIE_BACKUP_DAILY`` on
+    its host it also writes the daily backup, so a team can keep that off its web hosts."""
     import signal
     import threading
 
     from aerie_app import changes
-    from aerie_app.services import conversions
+    from aerie_app.services import backup, conversions, drawings
 
     _migrated()
     settings = get_settings()
@@ -102,16 +103,23 @@ def worker() -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     conversions.queue.enabled = True
+    drawings.run_in_this_process()
+    conversions.poller.also(drawings.jobs.kick)
     listener = changes.listen(conversions.poller.wake)
     conversions.poller.start()
+    backup.scheduler.start()  # only where AERIE_BACKUP_DAILY is on
+    daily = f", daily backup to {backup.backup_dir()}" if settings.backup_daily else ""
     print(
         f"Aerie conversion worker {os.getpid()}: up to {conversions.max_running()} at once, "
-        f"files in {settings.files_dir}, notices by {changes.transport() or 'polling every 3 s'}",
+        f"files in {settings.files_dir}, notices by {changes.transport() or 'polling every 3 s'}"
+        f"{daily}",
         flush=True,
     )
     stop.wait()
     print("Stopping: finishing the running conversions…", flush=True)
     conversions.poller.stop()
+    backup.scheduler.stop()
+    drawings.jobs.shutdown()
     if listener is not None:
         listener.stop()
     conversions.queue.shutdown()

@@ -40,7 +40,9 @@ log = logging.getLogger("aerie.changes")
 
 #: Tables whose writes can change what a page shows about parts (the board, a part page, the
 #: phone card, stats and the cut list). Keys, sessions, throttle counts, webhooks: not these.
-WATCHED = frozenset({"part", "part_event", "part_worker", "part_file", "review_pin", "part_fit"})
+WATCHED = frozenset(
+    {"part", "part_event", "part_worker", "part_file", "review_pin", "part_fit", "drawing_job"}
+)
 PG_CHANNEL = "aerie_changes"
 REDIS_CHANNEL = "aerie:changes"
 _FLAG = "aerie_changed"

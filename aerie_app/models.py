@@ -392,6 +392,30 @@ class PartFit(SQLModel, table=True):
     )
 
 
+class DrawingJob(SQLModel, table=True):
+    """A part's Onshape drawing export: queued by a request, run by whichever process runs jobs
+    (a web worker, or ``python -m aerie_app worker``), its outcome kept here so every worker
+    answers the same (services/drawings.py)."""
+
+    __tablename__ = "drawing_job"
+
+    part_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("part.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    part_uuid: str = Field(max_length=36)
+    url: str = Field(max_length=1000)
+    state: str = Field(default="pending", max_length=10)  # pending | running | ready | failed
+    # A failure as the API reports it: {"type", "message", "details", "retryAfter"}.
+    error: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    queued_at: datetime = Field(default_factory=utcnow, sa_column=_dt_column())
+    started_at: datetime | None = Field(default=None, sa_column=_dt_column(nullable=True))
+    ended_at: datetime | None = Field(default=None, sa_column=_dt_column(nullable=True))
+    # A rate-limited failure stops being final then (Onshape's Retry-After).
+    retry_at: datetime | None = Field(default=None, sa_column=_dt_column(nullable=True))
+
+
 class Webhook(SQLModel, table=True):
     """A subscription: Aerie POSTs the events named in ``events`` to ``url``, signed with
     ``secret`` (HMAC-SHA256). The secret is kept as given, like any webhook sender's: the

@@ -69,9 +69,9 @@ class Settings(BaseSettings):
     )
     conversion_in_web: bool = Field(
         True,
-        description="Run STEP conversions in the web server's workers. `false`: only "
-        "`python -m aerie_app worker` processes convert (on this host or another that reaches "
-        "the database and the files), and web workers start no converter.",
+        description="Run STEP conversions and Onshape drawing exports in the web server's "
+        "workers. `false`: only `python -m aerie_app worker` processes run them (on this host or "
+        "another that reaches the database and the files), and web workers start no converter.",
     )
     s3_bucket: str | None = Field(
         None,

@@ -448,6 +448,11 @@ class Poller:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._also: list[Callable[[], object]] = []
+
+    def also(self, task: Callable[[], object]) -> None:
+        """Run ``task`` on every tick too (the job worker's other queues: drawing exports)."""
+        self._also.append(task)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -462,6 +467,8 @@ class Poller:
                 with session_scope() as session:
                     recover(session)
                 queue.kick()
+                for task in self._also:
+                    task()
             except Exception:
                 log.exception("conversion poller")
             self._wake.wait(self.interval_s)

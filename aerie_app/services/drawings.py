@@ -7,8 +7,10 @@ failed one writes a ``drawing`` line on the part's timeline and keeps its error 
 next request can report it (until ``refresh=true`` retries, the part's Onshape URL changes, or,
 for Onshape's rate limit, its ``Retry-After`` has passed).
 
-Job states live in this process's memory: they are lost on restart (the timeline keeps the
-failures) and several server processes could each export the same drawing once.
+Jobs live in the database (``drawing_job``), so every server worker answers the same about a
+part's export and exactly one process runs it: a web worker, or ``python -m aerie_app worker``
+when ``AERIE_CONVERSION_IN_WEB`` is off. A job whose process died is queued again once it is
+older than an export can take.
 """
 
 from __future__ import annotations
@@ -20,19 +22,21 @@ import threading
 import time
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from aerie_app.db import session_scope
+from aerie_app import errors
+from aerie_app.db import begin_write, session_scope
 from aerie_app.errors import AerieError, BadRequest, NotFound, RateLimited, Unprocessable
 from aerie_app.integrations.onshape import (
-    OnshapeRef,
     parse_onshape_url,
     require_exportable,
 )
-from aerie_app.models import PartFile, PartType, utcnow
+from aerie_app.models import DrawingJob, Part, PartFile, PartType, utcnow
 from aerie_app.services import files, parts
 from aerie_app.services.onshape_client import onshape_client
 from aerie_app.settings import get_settings
@@ -61,72 +65,147 @@ class DrawingStatus:
     retry_after: float = 2.0
 
 
-@dataclass
+def _error_record(error: AerieError) -> dict[str, Any]:
+    return {
+        "type": type(error).__name__,
+        "message": error.message,
+        "details": error.details,
+        "retryAfter": getattr(error, "retry_after", None),
+    }
+
+
+def _error_from(record: dict[str, Any] | None) -> AerieError:
+    """The failure as it was raised, rebuilt from its row (any worker may be asked about it):
+    the same class, so the same status and error shape."""
+    record = record or {}
+    found = getattr(errors, str(record.get("type") or ""), None)
+    cls = found if isinstance(found, type) and issubclass(found, AerieError) else Unprocessable
+    error = cls.__new__(cls)
+    AerieError.__init__(
+        error, str(record.get("message") or "The drawing export failed"), record.get("details")
+    )
+    if isinstance(error, RateLimited):
+        error.retry_after = float(record.get("retryAfter") or 1.0)
+    return error
+
+
+@dataclass(frozen=True)
 class _Job:
+    """A part's export as its row says (see :class:`DrawingJob`)."""
+
     part_uuid: str
     url: str
     state: DrawingState
+    queued: bool = False  # pending and not yet taken by any process
+    stale: bool = False  # running since before any export can take: its process died
     error: AerieError | None = None
-    finished_at: float | None = None
-    ended: datetime | None = None  # wall clock, to compare with file uploads
-    retry_at: float | None = None  # monotonic time after which a failure no longer sticks
+    ended: datetime | None = None  # to compare with file uploads
+    retry_at: datetime | None = None  # a rate-limited failure no longer sticks after this
+
+    @classmethod
+    def of(cls, row: DrawingJob) -> _Job:
+        running = row.state in (JobState.PENDING, JobState.RUNNING)
+        return cls(
+            part_uuid=row.part_uuid,
+            url=row.url,
+            state=DrawingState.PENDING
+            if running
+            else DrawingState.FAILED
+            if row.state == JobState.FAILED
+            else DrawingState.READY,
+            queued=row.state == JobState.PENDING,
+            stale=row.state == JobState.RUNNING and not _busy(row),
+            error=_error_from(row.error) if row.state == JobState.FAILED else None,
+            ended=row.ended_at,
+            retry_at=row.retry_at,
+        )
 
     def applies_to(self, uuid: str, url: str | None) -> bool:
         # Ids can be reused after a wipe, and a changed URL deserves a fresh attempt.
         return self.part_uuid == uuid and self.url == url
 
     def failure_sticks(self) -> bool:
-        return self.retry_at is None or time.monotonic() < self.retry_at
+        return self.retry_at is None or utcnow() < self.retry_at
+
+
+class JobState(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+
+
+def _abandoned_before() -> datetime:
+    """A job running since before this lost its process: an export is bounded by Onshape's
+    wait and request timeouts (services/onshape_client.py), with a minute to spare."""
+    settings = get_settings()
+    bound = settings.onshape_max_wait_s + 4 * settings.onshape_timeout_s + 60
+    return utcnow() - timedelta(seconds=bound)
 
 
 class DrawingJobs:
-    """A small thread pool running Onshape exports, at most one per part, and their outcomes."""
+    """Runs queued exports on a small thread pool, at most one per part across every process.
+
+    The queue is the ``drawing_job`` table: a request queues (:func:`queue_export`), a process
+    that runs jobs claims a row with one conditional UPDATE and records the outcome on it. Web
+    workers run them unless ``AERIE_CONVERSION_IN_WEB`` is off; then ``python -m aerie_app
+    worker`` does, woken by the change notice the queued row sends.
+    """
 
     def __init__(self, workers: int = WORKERS) -> None:
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._jobs: dict[int, _Job] = {}
         self._futures: dict[int, Future[None]] = {}
         self._cancel = threading.Event()
 
-    def get(self, part_id: int) -> _Job | None:
-        with self._lock:
-            return self._jobs.get(part_id)
+    @staticmethod
+    def enabled() -> bool:
+        return get_settings().conversion_in_web or _in_worker.is_set()
 
-    def submit(self, part_id: int, *, part_uuid: str, url: str, ref: OnshapeRef) -> bool:
-        """Queue an export unless one is already running for this part. True if queued."""
-        with self._lock:
-            if part_id in self._futures:
-                return False
-            if self._pool is None:
-                self._cancel.clear()
-                self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="drawing")
-            self._jobs[part_id] = _Job(part_uuid=part_uuid, url=url, state=DrawingState.PENDING)
-            future = self._pool.submit(self._run, part_id, ref)
-            self._futures[part_id] = future
-        future.add_done_callback(lambda _f: self._forget_future(part_id))
-        return True
+    def get(self, session: Session, part_id: int) -> _Job | None:
+        row = session.get(DrawingJob, part_id)
+        if row is None:
+            return None
+        session.expunge(row)
+        return _Job.of(row)
 
-    def _forget_future(self, part_id: int) -> None:
+    def kick(self) -> int:
+        """Start every queued export not already running here (and take back abandoned ones).
+        Returns how many were started; 0 where this process runs no jobs."""
+        if not self.enabled():
+            return 0
+        with session_scope() as session:
+            _recover(session)
+            queued = session.exec(
+                select(DrawingJob.part_id).where(DrawingJob.state == JobState.PENDING.value)
+            ).all()
+        started = 0
+        with self._lock:
+            for part_id in queued:
+                if part_id in self._futures:
+                    continue
+                if self._pool is None:
+                    self._cancel.clear()
+                    self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="drawing")
+                future = self._pool.submit(self._run, part_id)
+                self._futures[part_id] = future
+                future.add_done_callback(partial(self._forget_future, part_id))
+                started += 1
+        return started
+
+    def _forget_future(self, part_id: int, _future: Future[None]) -> None:
         with self._lock:
             self._futures.pop(part_id, None)
 
-    def _finish(self, part_id: int, error: AerieError | None) -> None:
-        with self._lock:
-            job = self._jobs.get(part_id)
-            if job is None:
-                return
-            job.state = DrawingState.FAILED if error else DrawingState.READY
-            job.error = error
-            job.finished_at = time.monotonic()
-            job.ended = utcnow()
-            if isinstance(error, RateLimited):
-                job.retry_at = job.finished_at + error.retry_after
-
-    def _run(self, part_id: int, ref: OnshapeRef) -> None:
+    def _run(self, part_id: int) -> None:
+        claimed = _claim(part_id)
+        if claimed is None:
+            return  # another process took it, or it is gone
+        part_uuid, url = claimed
         error: AerieError | None = None
         try:
+            ref = parse_onshape_url(url)
             pdf = onshape_client(self._cancel).fetch_drawing_pdf(ref)
             _store(part_id, pdf)
         except AerieError as exc:
@@ -139,12 +218,13 @@ class DrawingJobs:
         if error is not None:
             _record_failure(part_id, error)
         # Last: a caller polling sees "pending" until the PDF or the timeline line is committed.
-        self._finish(part_id, error)
+        _finish(part_id, part_uuid, error)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Block until no export is running (tests, CLI). False on timeout."""
+        """Block until no export is queued for or running in this process (tests, CLI)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            self.kick()
             with self._lock:
                 futures = list(self._futures.values())
             if not futures:
@@ -157,18 +237,115 @@ class DrawingJobs:
         return False
 
     def shutdown(self) -> None:
-        """Stop waiting on Onshape, let running jobs record their end, forget every state."""
+        """Stop waiting on Onshape and let running jobs record their end."""
         self._cancel.set()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         with self._lock:
-            self._jobs.clear()
             self._futures.clear()
 
 
 jobs = DrawingJobs()
+# Set by ``python -m aerie_app worker``: this process runs jobs whatever the web setting says.
+_in_worker = threading.Event()
+
+
+def run_in_this_process() -> None:
+    """This process is a job worker (``python -m aerie_app worker``)."""
+    _in_worker.set()
+
+
+def queue_export(session: Session, part: Part) -> bool:
+    """Queue an export of the part's drawing unless one is queued or running. True if queued
+    here (several workers asked at once: exactly one queues, the others see it pending)."""
+    begin_write(session)
+    row = session.get(DrawingJob, part.id)
+    if row is not None and row.part_uuid == part.uuid and _busy(row):
+        session.rollback()
+        return False
+    if row is None:
+        assert part.id is not None
+        row = DrawingJob(part_id=part.id, part_uuid=part.uuid, url=part.onshape_url or "")
+    row.part_uuid, row.url = part.uuid, part.onshape_url or ""
+    row.state, row.error, row.queued_at = JobState.PENDING.value, None, utcnow()
+    row.started_at = row.ended_at = row.retry_at = None
+    session.add(row)
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:  # another worker inserted it first: that one is queued
+        session.rollback()
+        return False
+    return True
+
+
+def _busy(row: DrawingJob) -> bool:
+    """Queued, or running in a live process (a run older than any export lost its process)."""
+    if row.state == JobState.PENDING:
+        return True
+    return row.state == JobState.RUNNING and not (
+        row.started_at is not None and row.started_at < _abandoned_before()
+    )
+
+
+def _claim(part_id: int) -> tuple[str, str] | None:
+    with session_scope() as session:
+        begin_write(session)
+        result = session.execute(
+            sa.update(DrawingJob)
+            .where(
+                col(DrawingJob.part_id) == part_id,
+                col(DrawingJob.state) == JobState.PENDING.value,
+            )
+            .values(state=JobState.RUNNING.value, started_at=utcnow())
+        )
+        session.commit()
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return None
+        row = session.get(DrawingJob, part_id)
+        return (row.part_uuid, row.url) if row is not None else None
+
+
+def _finish(part_id: int, part_uuid: str, error: AerieError | None) -> None:
+    retry_at = None
+    if isinstance(error, RateLimited):
+        retry_at = utcnow() + timedelta(seconds=error.retry_after)
+    with session_scope() as session:
+        begin_write(session)
+        session.execute(
+            sa.update(DrawingJob)
+            .where(
+                col(DrawingJob.part_id) == part_id,
+                col(DrawingJob.part_uuid) == part_uuid,
+                col(DrawingJob.state) == JobState.RUNNING.value,
+            )
+            .values(
+                state=(JobState.FAILED if error else JobState.READY).value,
+                error=_error_record(error) if error else None,
+                ended_at=utcnow(),
+                retry_at=retry_at,
+            )
+        )
+        session.commit()
+
+
+def _recover(session: Session) -> int:
+    """Exports left running by a process that died are queued again (read first: an idle
+    check takes no write lock)."""
+    stale = sa.and_(
+        col(DrawingJob.state) == JobState.RUNNING.value,
+        col(DrawingJob.started_at) < _abandoned_before(),
+    )
+    if session.exec(select(DrawingJob.part_id).where(stale).limit(1)).first() is None:
+        session.rollback()
+        return 0
+    begin_write(session)
+    result = session.execute(
+        sa.update(DrawingJob).where(stale).values(state=JobState.PENDING.value)
+    )
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _store(part_id: int, pdf: bytes) -> None:
@@ -238,8 +415,10 @@ def request_drawing(session: Session, part_id: int, *, refresh: bool) -> Drawing
     part = parts.get_part(session, part_id)
     if part.type != PartType.HAND.value:
         raise BadRequest("Drawings are only for hand-fab parts")
-    job = jobs.get(part_id)
-    if job is not None and job.state is DrawingState.PENDING:
+    job = jobs.get(session, part_id)
+    if job is not None and job.state is DrawingState.PENDING and job.part_uuid == part.uuid:
+        if job.queued or job.stale:
+            jobs.kick()  # left by a process that ended before running (or finishing) it
         return _pending()
     stored = _stored_pdf(session, part_id)
     if stored is not None and not refresh:
@@ -265,7 +444,8 @@ def request_drawing(session: Session, part_id: int, *, refresh: bool) -> Drawing
     ):
         return DrawingStatus(DrawingState.FAILED, error=job.error)
     _ensure_keys()
-    jobs.submit(part_id, part_uuid=part.uuid, url=part.onshape_url, ref=ref)
+    if queue_export(session, part):
+        jobs.kick()  # here, at once, where this process runs jobs; else a worker's notice
     return _pending()
 
 
@@ -274,8 +454,8 @@ def drawing_status(session: Session, part_id: int) -> DrawingStatus:
     part = parts.get_part(session, part_id)
     if part.type != PartType.HAND.value:
         raise BadRequest("Drawings are only for hand-fab parts")
-    job = jobs.get(part_id)
-    if job is not None and job.state is DrawingState.PENDING:
+    job = jobs.get(session, part_id)
+    if job is not None and job.state is DrawingState.PENDING and job.part_uuid == part.uuid:
         return _pending()
     stored = _stored_pdf(session, part_id)
     if (

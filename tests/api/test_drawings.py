@@ -496,3 +496,171 @@ def test_credentials_never_reach_logs_or_answers(
     for secret in secrets:
         assert secret not in caplog.text
         assert all(secret not in text for text in seen_text)
+
+
+# -- jobs in the database: every worker answers the same; a job worker can run them -------------
+
+
+def test_the_outcome_is_kept_in_the_database_not_a_process(api: Api, fake: FakeOnshape) -> None:
+    """What another server worker (or this one after a restart) answers: the failure, the
+    same status and shape, without exporting again."""
+    fake.scenario = "failed"
+    pid = hand_part(api)
+    api.get(f"/api/parts/{pid}/drawing")
+    assert poll(api, pid).status_code == 422
+    drawings.jobs.shutdown()  # nothing of the job is left in this process
+    again = api.get(f"/api/parts/{pid}/drawing")
+    assert again.status_code == 422
+    assert FAILURE_REASON in again.json()["error"]
+    assert len(fake.calls("create")) == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RateLimited("Onshape is rate-limiting", retry_after=12.5),
+        Unprocessable("Onshape could not translate the drawing: no views"),
+        NotFound("Onshape does not know this document", {"field": "onshapeUrl"}),
+        ValidationFailed("onshapeUrl", "not an Onshape URL"),
+    ],
+)
+def test_a_failure_read_back_from_its_row_is_the_same_error(error: Exception) -> None:
+    assert isinstance(error, drawings.AerieError)
+    again = drawings._error_from(drawings._error_record(error))
+    assert type(again) is type(error)
+    assert again.status_code == error.status_code
+    assert again.to_dict() == error.to_dict()
+
+
+def _failed_row(pid: int, error: Exception, retry_in_s: float) -> None:
+    from datetime import timedelta
+
+    from aerie_app.db import session_scope
+    from aerie_app.models import DrawingJob, Part, utcnow
+
+    assert isinstance(error, drawings.AerieError)
+    with session_scope() as session:
+        part = session.get(Part, pid)
+        assert part is not None
+        session.add(
+            DrawingJob(
+                part_id=pid,
+                part_uuid=part.uuid,
+                url=part.onshape_url or "",
+                state="failed",
+                error=drawings._error_record(error),
+                ended_at=utcnow(),
+                retry_at=utcnow() + timedelta(seconds=retry_in_s),
+            )
+        )
+        session.commit()
+
+
+def test_a_rate_limited_failure_sticks_until_its_retry_after(api: Api, fake: FakeOnshape) -> None:
+    """Another worker was rate-limited: until Onshape's Retry-After this worker answers the same
+    429 (no new export); afterwards a request exports again."""
+    waiting, later = hand_part(api), hand_part(api)
+    _failed_row(waiting, RateLimited("Onshape is rate-limiting", retry_after=40), 40)
+    answer = api.get(f"/api/parts/{waiting}/drawing")
+    assert answer.status_code == 429
+    assert answer.json()["error"] == "Rate limited"
+    assert int(answer.headers["retry-after"]) >= 40
+    _failed_row(later, RateLimited("Onshape is rate-limiting", retry_after=1), -1)
+    assert api.get(f"/api/parts/{later}/drawing").status_code == 202
+    assert poll(api, later).status_code == 200
+    assert len(fake.calls("create")) == 1
+
+
+def test_an_export_whose_process_died_is_taken_over(api: Api, fake: FakeOnshape) -> None:
+    """A job left ``running`` by a process killed mid-export is queued again once it is older
+    than any export can take, and the next request runs it."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from aerie_app.db import session_scope
+    from aerie_app.models import DrawingJob, Part, utcnow
+
+    pid = hand_part(api)
+    with session_scope() as session:
+        part = session.get(Part, pid)
+        assert part is not None
+        long_ago = utcnow() - timedelta(hours=2)
+        session.add(
+            DrawingJob(
+                part_id=pid,
+                part_uuid=part.uuid,
+                url=part.onshape_url or "",
+                state="running",
+                started_at=long_ago,
+            )
+        )
+        session.commit()
+    assert api.get(f"/api/parts/{pid}/drawing").status_code == 202
+    assert poll(api, pid).status_code == 200
+    with session_scope() as session:
+        state = session.execute(
+            sa.select(DrawingJob.state).where(DrawingJob.part_id == pid)
+        ).scalar_one()
+    assert state == "ready"
+    assert len(fake.calls("create")) == 1
+
+
+def test_a_fresh_running_export_is_not_started_twice(api: Api, fake: FakeOnshape) -> None:
+    """Another worker's export in progress: this one answers pending and starts nothing."""
+    from aerie_app.db import session_scope
+    from aerie_app.models import DrawingJob, Part, utcnow
+
+    pid = hand_part(api)
+    with session_scope() as session:
+        part = session.get(Part, pid)
+        assert part is not None
+        session.add(
+            DrawingJob(
+                part_id=pid,
+                part_uuid=part.uuid,
+                url=part.onshape_url or "",
+                state="running",
+                started_at=utcnow(),
+            )
+        )
+        session.commit()
+    for _ in range(3):
+        assert api.get(f"/api/parts/{pid}/drawing?refresh=1").status_code == 202
+    assert drawings.jobs.wait_idle(5)
+    assert fake.calls("create") == []
+
+
+def test_with_jobs_off_the_web_a_worker_process_exports(
+    api: Api, fake: FakeOnshape, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """AERIE_CONVERSION_IN_WEB=false: the API only queues the export (nothing is fetched while
+    no worker runs); ``python -m aerie_app worker`` exports it, and the API serves the PDF."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("AERIE_CONVERSION_IN_WEB", "false")
+    reset_caches()
+    pid = hand_part(api)
+    assert api.get(f"/api/parts/{pid}/drawing").status_code == 202
+    time.sleep(1.0)
+    assert fake.calls("create") == [], "the web process exported although jobs are off the web"
+    assert api.get(f"/api/parts/{pid}/drawing").status_code == 202
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "aerie_app", "worker"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=dict(os.environ),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        response = poll(api, pid, timeout=90)
+        assert response.status_code == 200, log.read_text(errors="replace")
+        assert response.content == fake.pdf
+        assert len(fake.calls("create")) == 1
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0, log.read_text(errors="replace")
