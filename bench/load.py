@@ -20,10 +20,15 @@ Reported: p50/p95 and count per action; errors (5xx, transport errors; target 0)
 upload until every upload's model is ready (watched during the run); and whether every distinct file was converted exactly
 once (all revisions of one content carry the same conversion time, which one run writes).
 ``--kill-worker-at S`` SIGKILLs the conversion worker S seconds in and starts a new one 5 s later:
-every job must still finish (with ``AERIE_CONVERSION_TIMEOUT_S=30`` here, an abandoned job goes
-back to the queue 90 s after it started).
+every job must still finish (a killed worker's jobs go back to the queue once their lease, renewed
+every 5 s while they run, is 30 s old).
 
-The websocket side (open boards following the changes) is measured by bench/live.py.
+Each person also has the board open on the websocket (bench/boards.py: the page's own connect
+packet, captured from one Chromium board, one session each, spread over the web workers): their
+search and tab switch are also done on it as the page sends them (``board: search``, ``board: tab
+switch``: until the frame with the new view arrives; then back to the Review tab), and every
+``--probe-every`` seconds a part created over the REST API is timed until it reaches every board
+showing the Review tab.
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from boards import Boards, capture_connect  # noqa: E402
 
 from tests.conftest import create_pg_database, drop_pg_database  # noqa: E402
 from tests.s3_server import CREDENTIALS, make_bucket, s3_server  # noqa: E402
@@ -137,9 +145,25 @@ class Recorder:
             return None
         return response.json() if response.content else None
 
+    async def board(
+        self, name: str, boards: Boards, index: int, handler: str, payload: dict[str, Any]
+    ) -> None:
+        """A person's action on their open board, over the websocket as the page sends it."""
+        ms = await boards.act(index, handler, payload)
+        if ms is None:
+            self.errors.append(f"{name}: no answer on the websocket within 10 s")
+            return
+        self.times.setdefault(name, []).append(ms)
+
 
 async def person(
-    n: int, base: str, rec: Recorder, until: float, rng: random.Random, parts: int
+    n: int,
+    base: str,
+    rec: Recorder,
+    until: float,
+    rng: random.Random,
+    parts: int,
+    boards: Boards | None,
 ) -> None:
     name = f"Student {n:02d}"
     held: list[int] = []
@@ -148,18 +172,23 @@ async def person(
         while time.monotonic() < until:
             roll = rng.random()
             if roll < 0.25:
+                word = rng.choice(WORDS)
                 await rec.call(
-                    "search",
-                    c,
-                    "GET",
-                    "/api/parts/",
-                    params={"search": rng.choice(WORDS), "limit": 50},
+                    "search", c, "GET", "/api/parts/", params={"search": word, "limit": 50}
                 )
+                if boards is not None and n < len(boards.clients):  # and on their board
+                    await rec.board("board: search", boards, n, "set_search", {"value": word})
+                    await asyncio.sleep(1 + rng.random())
+                    await rec.board("board: search", boards, n, "set_search", {"value": ""})
             elif roll < 0.45:
-                tab = rng.choice(["cnc", "hand", "misc", "completed", "review"])
+                tab = rng.choice(["cnc", "hand", "misc", "completed"])
                 await rec.call(
                     "tab switch", c, "GET", f"/api/parts/categories/{tab}", params={"limit": 50}
                 )
+                if boards is not None and n < len(boards.clients):
+                    await rec.board("board: tab switch", boards, n, "set_tab", {"tab": tab})
+                    await asyncio.sleep(1 + rng.random())
+                    await rec.board("board: tab switch", boards, n, "set_tab", {"tab": "review"})
             elif roll < 0.70:
                 pid = rng.randint(1, parts)
                 await rec.call("open part", c, "GET", f"/api/parts/{pid}")
@@ -225,6 +254,10 @@ def main() -> int:
     parser.add_argument("--parts", type=int, default=1000)
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--kill-worker-at", type=float, default=None)
+    parser.add_argument(
+        "--boards", type=int, default=None, help="open boards on the websocket (default: people)"
+    )
+    parser.add_argument("--probe-every", type=float, default=3.0, help="seconds between probes")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -272,8 +305,13 @@ def main() -> int:
                 [sys.executable, "-m", "aerie_app", "worker"], worker_env, tmp / "worker.log"
             )
             targets = _seed(base, args.parts, args.uploads)
+            n_boards = args.people if args.boards is None else args.boards
+            connect = capture_connect(base, KEY) if n_boards else {}
             log(f"{args.parts} parts seeded; {args.people} people for {args.duration:.0f} s")
             rec = Recorder()
+            board_ms: list[float] = []
+            board_missed = [0]
+            boards_holder: list[Boards] = []
             started = time.monotonic()
 
             converted_at: list[float] = []
@@ -296,14 +334,49 @@ def main() -> int:
                     converted_at.append(time.monotonic() - started)
                 return uploaded
 
+            async def probe(boards: Boards, until: float) -> None:
+                """Every few seconds a REST change; when it reaches each open board showing
+                the Review tab (the others' people have switched tab or are searching)."""
+                async with httpx.AsyncClient(
+                    base_url=base, headers={"X-API-Key": KEY}, timeout=60
+                ) as c:
+                    i = 0
+                    while time.monotonic() < until:
+                        label = f"Probe {i}"
+                        i += 1
+                        boards.expect(label)
+                        t0 = time.time()
+                        response = await c.post(
+                            "/api/parts/", json={"name": label, "material": "Al", "subsystem": "x"}
+                        )
+                        if response.status_code != 201:
+                            rec.errors.append(f"probe: {response.status_code}")
+                            continue
+                        arrived, missed = await boards.arrivals(10)
+                        board_ms.extend((t - t0) * 1000 for t in arrived.values())
+                        board_missed[0] += missed
+                        await asyncio.sleep(args.probe_every)
+
             async def evening() -> list[tuple[int, str]]:
+                boards = None
+                if n_boards:
+                    boards = Boards(base, connect)
+                    await boards.open(n_boards)
+                    boards_holder.append(boards)
+                    spread = {w: boards.workers.count(w) for w in sorted(set(boards.workers))}
+                    result["boards_per_worker"] = spread
+                    log(f"{n_boards} boards open on the websocket: {spread}")
                 rng = random.Random(11)
                 until = time.monotonic() + args.duration
                 people = [
-                    person(n, base, rec, until, random.Random(rng.random()), args.parts)
+                    person(n, base, rec, until, random.Random(rng.random()), args.parts, boards)
                     for n in range(args.people)
                 ]
-                outcome = await asyncio.gather(lead_then_watch(), *people)
+                extra = [probe(boards, until)] if boards is not None else []
+                outcome = await asyncio.gather(lead_then_watch(), *people, *extra)
+                if boards is not None:
+                    result["board_frames"] = boards.frames
+                    await boards.close()
                 return outcome[0]
 
             killer = None
@@ -314,6 +387,14 @@ def main() -> int:
                 killer.join()
             converted_s = converted_at[0] if converted_at else None
             result |= _report(rec, uploaded, converted_s, base)
+            if board_ms:
+                result["change_to_boards_ms"] = {
+                    "p50": round(statistics.median(board_ms), 1),
+                    "p95": round(pct(board_ms, 0.95), 1),
+                    "max": round(max(board_ms), 1),
+                    "n": len(board_ms),
+                    "missed": board_missed[0],
+                }
     finally:
         procs.stop_all()
         drop_pg_database(name)
@@ -431,6 +512,14 @@ def _print(result: dict[str, Any], as_json: bool) -> None:
             f"| {name} | {row['n']} | {row['p50_ms']} | {row['p95_ms']} | {row['conflicts_409']} |"
         )
     print(f"errors: {result.get('errors')} {result.get('error_samples') or ''}")
+    if "change_to_boards_ms" in result:
+        b = result["change_to_boards_ms"]
+        print(
+            f"open boards (websocket, {result.get('boards_per_worker')} per worker): a REST change "
+            f"reached every board on the Review tab in p50 {b['p50']} ms, p95 {b['p95']} ms, "
+            f"max {b['max']} ms over {b['n']} (board, change) pairs; missed {b['missed']}; "
+            f"{result.get('board_frames')} frames received in all"
+        )
     print(
         f"uploads: {result.get('uploads_accepted')} accepted, {result.get('distinct_files')} distinct; "
         f"statuses {result.get('conversion_statuses')}; all converted "
