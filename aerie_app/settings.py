@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     s3_prefix: str | None = Field(
         None, description="Key prefix inside the bucket, e.g. `aerie/`, to share a bucket."
     )
+    s3_presigned_downloads_s: int = Field(
+        0,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="With a bucket: answer downloads of uploaded files (`/download`, `/file`, "
+        "a revision's download) with a redirect to a presigned URL valid this many seconds, so "
+        "the bytes come from the store, not through Aerie (the key is still checked first; the "
+        "store's address must be reachable by the clients). 0: Aerie streams them.",
+    )
     workers: int = Field(
         0,
         ge=0,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from aerie_app.api.boundary import parse_id
@@ -63,24 +63,37 @@ async def upload(
     return JSONResponse(body, status_code=201)
 
 
-def _send(session: SessionDep, part_id: str, *, inline: bool) -> FileResponse:
-    row = files.require_current(session, path_id(part_id))
+def _send(row: Any, *, inline: bool) -> Response:
+    """The uploaded file: streamed, or a redirect to the bucket where the admin allows it."""
+    media_type = files.media_type(row)
+    url = storage.presigned_download(
+        storage.blob_path(row.sha256),
+        filename=row.display_name,
+        inline=inline,
+        media_type=media_type,
+    )
+    if url is not None:
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
     return FileResponse(
         files.blob_for(row),
-        media_type=files.media_type(row),
+        media_type=media_type,
         filename=row.display_name,
         content_disposition_type="inline" if inline else "attachment",
     )
 
 
-@router.get("/{part_id}/download", summary="The current file as an attachment")
-def download(session: SessionDep, _: Reader, part_id: str) -> FileResponse:
-    return _send(session, part_id, inline=False)
+@router.get("/{part_id}/download", summary="The current file as an attachment", response_model=None)
+def download(session: SessionDep, _: Reader, part_id: str) -> Response:
+    return _send(files.require_current(session, path_id(part_id)), inline=False)
 
 
-@router.get("/{part_id}/file", summary="The current file inline (PDFs open in the browser)")
-def inline_file(session: SessionDep, _: Reader, part_id: str) -> FileResponse:
-    return _send(session, part_id, inline=True)
+@router.get(
+    "/{part_id}/file",
+    summary="The current file inline (PDFs open in the browser)",
+    response_model=None,
+)
+def inline_file(session: SessionDep, _: Reader, part_id: str) -> Response:
+    return _send(files.require_current(session, path_id(part_id)), inline=True)
 
 
 @router.get("/{part_id}/files", summary="Every revision of the part's file, newest first")
@@ -88,13 +101,13 @@ def list_revisions(session: SessionDep, _: Reader, part_id: str) -> dict[str, An
     return {"files": [files.file_public(r) for r in files.revisions(session, path_id(part_id))]}
 
 
-@router.get("/{part_id}/files/{file_id}/download", summary="Download one revision")
-def download_revision(session: SessionDep, _: Reader, part_id: str, file_id: str) -> FileResponse:
+@router.get(
+    "/{part_id}/files/{file_id}/download", summary="Download one revision", response_model=None
+)
+def download_revision(session: SessionDep, _: Reader, part_id: str, file_id: str) -> Response:
     pid = path_id(part_id)
     row = files.get_revision(session, pid, parse_id(file_id, "File not found"))
-    return FileResponse(
-        files.blob_for(row), media_type=files.media_type(row), filename=row.display_name
-    )
+    return _send(row, inline=False)
 
 
 def _model_row(session: SessionDep, part_id: str) -> Any:

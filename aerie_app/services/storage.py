@@ -21,6 +21,7 @@ from collections.abc import Collection
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from sqlmodel import Session, col, select
 
@@ -46,6 +47,34 @@ def object_store() -> S3Store | None:
     return _s3(
         settings.s3_bucket, settings.s3_endpoint_url, settings.s3_region, settings.s3_prefix or ""
     )
+
+
+def presigned_download(path: Path, *, filename: str, inline: bool, media_type: str) -> str | None:
+    """Where a client may fetch a stored file straight from the bucket (a presigned URL), when
+    the admin allows it (``AERIE_S3_PRESIGNED_DOWNLOADS_S``); None: Aerie streams it itself.
+    A file missing from the bucket is None too, so the caller answers its own 404."""
+    expires = get_settings().s3_presigned_downloads_s
+    store = object_store()
+    if store is None or not expires:
+        return None
+    key = key_for(path)
+    if not store.exists(key):
+        return None
+    return store.presign(
+        key,
+        expires_s=expires,
+        disposition=content_disposition(filename, inline=inline),
+        media_type=media_type,
+    )
+
+
+def content_disposition(filename: str, *, inline: bool) -> str:
+    """RFC 6266: a plain ASCII name quoted, anything else percent-encoded as UTF-8."""
+    kind = "inline" if inline else "attachment"
+    encoded = quote(filename)
+    if encoded == filename and '"' not in filename:
+        return f'{kind}; filename="{filename}"'
+    return f"{kind}; filename*=utf-8''{encoded}"
 
 
 def key_for(path: Path) -> str:

@@ -176,3 +176,72 @@ def test_a_backup_holds_the_bucket_and_a_restore_refills_it(
     assert bucket.get(bucket.listing()[0]) == pdf
     _second_host(monkeypatch, tmp_path, "after-restore")
     assert api.get(f"/api/parts/{pid}/download").content == pdf
+
+
+def test_downloads_redirect_to_the_bucket_when_the_admin_allows(
+    api: Api, bucket: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """AERIE_S3_PRESIGNED_DOWNLOADS_S: after the key is checked, a download is a 307 to a
+    presigned URL the store answers with the file and the same name and disposition; off (the
+    default) Aerie streams it; a file missing from the bucket is Aerie's own 404."""
+    import httpx
+
+    pid = api.create(name="Bracket")["id"]
+    first = b"%PDF-1.4\nfirst" + b"1" * 500
+    second = b"%PDF-1.4\nsecond" + b"2" * 500
+    assert _upload(api, pid, "bracket rev A.pdf", first).status_code == 201
+    assert _upload(api, pid, "bracket.pdf", second).status_code == 201
+    streamed = api.get(f"/api/parts/{pid}/download", follow_redirects=False)
+    assert streamed.status_code == 200 and streamed.content == second
+
+    monkeypatch.setenv("AERIE_S3_PRESIGNED_DOWNLOADS_S", "300")
+    reset_caches()
+    _second_host(monkeypatch, tmp_path, "web2")  # nothing cached: the bytes come from the bucket
+    assert api.get(f"/api/parts/{pid}/download", key="", follow_redirects=False).status_code == 401
+    cases = [
+        (f"/api/parts/{pid}/download", second, 'attachment; filename="bracket.pdf"'),
+        (f"/api/parts/{pid}/file", second, 'inline; filename="bracket.pdf"'),
+    ]
+    revisions = api.get(f"/api/parts/{pid}/files").json()["files"]
+    oldest = min(revisions, key=lambda r: r["revision"])
+    cases.append(
+        (
+            f"/api/parts/{pid}/files/{oldest['id']}/download",
+            first,
+            f'attachment; filename="{oldest["name"]}"',  # as stored: bracket_rev_A.pdf
+        )
+    )
+    for url, content, disposition in cases:
+        answer = api.get(url, follow_redirects=False)
+        assert answer.status_code == 307, (url, answer.text)
+        assert answer.headers["cache-control"] == "no-store"
+        location = answer.headers["location"]
+        assert "X-Amz-Signature=" in location and "X-Amz-Expires=300" in location
+        fetched = httpx.get(location)
+        assert fetched.status_code == 200, fetched.text
+        assert fetched.content == content
+        assert fetched.headers["content-disposition"] == disposition
+        assert fetched.headers["content-type"] == "application/pdf"
+    cached = [f.read_bytes() for f in (tmp_path / "web2").rglob("*") if f.is_file()]
+    assert first not in cached and second not in cached, "the bytes went through this host"
+
+    bucket.empty()
+    missing = api.get(f"/api/parts/{pid}/download", follow_redirects=False)
+    assert missing.status_code == 404 and "missing" in missing.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("name", "inline", "header"),
+    [
+        ("bracket.pdf", False, 'attachment; filename="bracket.pdf"'),
+        ("bracket.pdf", True, 'inline; filename="bracket.pdf"'),
+        ("Lager ø20.step", False, "attachment; filename*=utf-8''Lager%20%C3%B820.step"),
+        ('a"b.pdf', False, "attachment; filename*=utf-8''a%22b.pdf"),
+    ],
+)
+def test_the_presigned_disposition_names_the_file_safely(
+    name: str, inline: bool, header: str
+) -> None:
+    from aerie_app.services.storage import content_disposition
+
+    assert content_disposition(name, inline=inline) == header

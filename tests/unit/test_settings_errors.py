@@ -44,6 +44,7 @@ BAD: dict[str, tuple[str | Callable[[Path], str], str]] = {
     "s3_endpoint_url": ("minio:9000", "must be an http(s) address, e.g. http://minio:9000"),
     "s3_region": ("US East", "must be a region name, e.g. us-east-1"),
     "s3_prefix": ("aerie", "must be a key prefix ending in /, e.g. aerie/"),
+    "s3_presigned_downloads_s": ("864000", "must be at most 604800"),
     "workers": ("two", "must be a whole number"),
     "cors_origins": (
         "https://shop.example",
