@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime
 import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -132,6 +135,63 @@ def fits_query(value: str) -> int | str | None:
     if value == "none":
         return "none"
     return int(value) if value.isdigit() else None
+
+
+ViewData = tuple[list[dict[str, Any]], int, dict[str, int], dict[str, list[str]]]
+
+
+def _view_data(session: Any, marker: tuple[int, int, str], query: PartQuery, tab: str) -> ViewData:
+    """A view's rows, total, tab counts and filter choices: computed once per change and view
+    for every open board (keyed by the database's change marker; the day too, for the "days
+    claimed" column), so fifty open tabs cost one list query after a change. Treat as read-only:
+    the cache hands the same objects to every caller."""
+    day = datetime.date.today().isoformat()
+
+    def page() -> tuple[list[dict[str, Any]], int]:
+        found, total = partquery.list_parts(session, query)
+        return [to_row(part_public(p)) for p in found], total
+
+    rows, total = listcache.values.get((marker, "rows", day, repr(query)), page)
+    counts = listcache.values.get((marker, "counts"), lambda: stats.stats(session)["by_category"])
+    options = listcache.values.get(
+        (marker, "options", tab),
+        lambda: {f: partquery.distinct_values(session, f, category=tab) for f in FILTERS},
+    )
+    return rows, total, counts, options
+
+
+@dataclass(frozen=True)
+class _Shown:
+    query: PartQuery
+    tab: str
+    data: ViewData
+
+
+class _ShownTabs:
+    """What this process last put on each open board tab (by its token), bounded."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self._size = size
+        self._tabs: OrderedDict[str, _Shown] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> _Shown | None:
+        with self._lock:
+            return self._tabs.get(token)
+
+    def put(self, token: str, shown: _Shown) -> None:
+        with self._lock:
+            self._tabs[token] = shown
+            self._tabs.move_to_end(token)
+            while len(self._tabs) > self._size:
+                self._tabs.popitem(last=False)
+
+    def forget(self, token: str) -> None:
+        with self._lock:
+            self._tabs.pop(token, None)
+
+
+_shown = _ShownTabs()
 
 
 class BoardState(LiveMixin, rx.State):
@@ -284,29 +344,42 @@ class BoardState(LiveMixin, rx.State):
         with session_scope() as session:
             self._show(session, marker)
 
+    @classmethod
+    def _live_unchanged(cls, token: str, marker: tuple[int, int, str]) -> bool:
+        """True when this tab's view shows the same rows, counts and choices after the change
+        as it does now (a part claimed on another tab): its refresh is skipped, state round trip
+        and frame included. Decided from what this process last showed the tab, without
+        loading its state."""
+        shown = _shown.get(token)
+        if shown is None:
+            return False
+        with session_scope() as session:
+            now = _view_data(session, marker, shown.query, shown.tab)
+        return now == shown.data
+
     def _show(self, session: Any, marker: tuple[int, int, str]) -> None:
-        # Rows, tab counts and filter choices change only with the data: every open board on
-        # the same view shares one computation per change (keyed by the database's change
-        # marker; the day too, for the "days claimed" column). After a change the live feed
-        # refreshes every open board at once, so this is what keeps fifty open tabs to one
-        # list query.
         query = self._query()
-        day = datetime.date.today().isoformat()
+        data = _view_data(session, marker, query, self.tab)
+        token = self.router.session.client_token
+        last = _shown.get(token)
+        # Only what changed is set, so the frame carries only that (a part completed elsewhere:
+        # the tab counts, not fifty rows). What this process last showed the tab is the
+        # reference: the state's own values would cost a comparison through Reflex's proxies.
+        fresh = last is None or last.query != query or last.tab != self.tab
+        rows, total, counts, options = data
+        if fresh or rows != last.data[0]:
+            self.rows = [dict(row) for row in rows]  # the tab's own copies: the cache stays
+        if fresh or total != last.data[1]:
+            self.total = total
+        if fresh or counts != last.data[2]:
+            self.counts = dict(counts)
+        if fresh or options != last.data[3]:
+            self.options = {name: list(values) for name, values in options.items()}
+        _shown.put(token, _Shown(query, self.tab, data))
 
-        def page() -> tuple[list[dict[str, Any]], int]:
-            found, total = partquery.list_parts(session, query)
-            return [to_row(part_public(p)) for p in found], total
-
-        rows, total = listcache.values.get((marker, "rows", day, repr(query)), page)
-        self.rows = [dict(row) for row in rows]  # the tab's own copies: the cache stays as is
-        self.total = total
-        self.counts = listcache.values.get(
-            (marker, "counts"), lambda: stats.stats(session)["by_category"]
-        )
-        self.options = listcache.values.get(
-            (marker, "options", self.tab),
-            lambda: {f: partquery.distinct_values(session, f, category=self.tab) for f in FILTERS},
-        )
+    @classmethod
+    def _live_done(cls, token: str) -> None:
+        _shown.forget(token)
 
     @rx.event
     async def load(self) -> None:

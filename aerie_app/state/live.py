@@ -44,6 +44,16 @@ class LiveMixin(rx.State, mixin=True):
     def _refresh(self) -> None:  # pragma: no cover - every page overrides it
         raise NotImplementedError
 
+    @classmethod
+    def _live_unchanged(cls, token: str, marker: tuple[int, int, str]) -> bool:
+        """Whether the change leaves this tab's page as it is (then no refresh, no frame).
+        Decided without the page's state; False (refresh) unless a page knows better."""
+        return False
+
+    @classmethod
+    def _live_done(cls, token: str) -> None:
+        """The tab left this worker: forget what was kept for it."""
+
     def _live_refresh(self, marker: tuple[int, int, str]) -> None:
         """After a change: ``marker`` is what the live feed just read. A page whose data is
         keyed by the marker (the board) overrides this to skip reading it again."""
@@ -62,10 +72,13 @@ class LiveMixin(rx.State, mixin=True):
         while time.monotonic() - started < MAX_WATCH_S:
             marker = await feed.wait(seen, TAB_CHECK_S)
             if not client_connected(token):
+                self._live_done(token)
                 return
             if marker == seen:
                 continue
             seen = marker
+            if self._live_unchanged(token, marker):
+                continue  # nothing on this page changed: no state round trip, no frame
             async with self:
                 if self._watch_id != my_id:
                     return  # a newer watch of this page took over

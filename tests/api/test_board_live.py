@@ -3,16 +3,19 @@ other open board on that view refreshes from the live feed's marker without a st
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from reflex.istate.data import RouterData
 
 from aerie_app.db import get_engine, session_scope
 from aerie_app.services import partquery, parts
 from aerie_app.state.board import BoardState
+from aerie_app.workflow import Action
 
 pytestmark = pytest.mark.api
 
@@ -33,14 +36,27 @@ def statements() -> Iterator[list[str]]:
 
 
 def _board() -> BoardState:
-    return BoardState(_reflex_internal_init=True)  # type: ignore[call-arg]
+    """A board tab's state, with a token of its own (what keys what was shown to it)."""
+    board = BoardState(_reflex_internal_init=True)  # type: ignore[call-arg]
+    board.router = RouterData.from_router_data(
+        {"token": str(uuid.uuid4()), "sid": "s", "headers": {}, "pathname": "/", "query": {}}
+    )
+    return board
 
 
-def _create(name: str) -> None:
+def _token(board: BoardState) -> str:
+    return str(board.router.session.client_token)
+
+
+def _create(name: str, **data: str) -> int:
     with session_scope() as session:
-        parts.create_part(
-            session, data={"name": name, "material": "Al", "subsystem": "drive"}, actor="t"
+        part = parts.create_part(
+            session,
+            data={"name": name, "material": "Al", "subsystem": "drive"} | data,
+            actor="t",
         )
+        assert part.id is not None
+        return part.id
 
 
 def _marker() -> tuple[int, int, str]:
@@ -84,3 +100,38 @@ def test_a_board_on_another_view_computes_its_own_rows(aerie_env: Path) -> None:
     assert ran, "another view is not served from the first view's rows"
     assert [r["name"] for r in searching.rows] == ["Spacer"]
     assert len(review.rows) == 2
+
+
+def test_a_change_that_leaves_a_view_as_it_is_costs_that_tab_nothing(aerie_env: Path) -> None:
+    """A part claimed on the CNC tab changes nothing a Review board shows: its tab is skipped
+    (decided without its state). A new part in Review is not skipped, and a change that moves
+    only the tab counts sets only the counts (the frame carries nothing else)."""
+    _create("Plate")
+    cnc = _create("Spacer", type="cnc")
+    with session_scope() as session:
+        parts.perform(session, cnc, Action.APPROVE, actor="t", reviewer="Grace")
+    review = _board()
+    review._refresh()
+    assert [r["name"] for r in review.rows] == ["Plate"]
+
+    with session_scope() as session:
+        parts.perform(session, cnc, Action.ASSIGN, actor="Ada", name="Ada")
+    assert BoardState._live_unchanged(_token(review), _marker())
+
+    _create("Gusset")
+    assert not BoardState._live_unchanged(_token(review), _marker())
+    review._live_refresh(_marker())
+    assert [r["name"] for r in review.rows] == ["Gusset", "Plate"]
+
+    review.dirty_vars.clear()
+    with session_scope() as session:
+        parts.perform(session, cnc, Action.COMPLETE, actor="Ada")
+    marker = _marker()
+    assert not BoardState._live_unchanged(_token(review), marker)  # the counts moved
+    review._live_refresh(marker)
+    assert "counts" in review.dirty_vars
+    assert not {"rows", "total", "options"} & review.dirty_vars
+    assert review.counts["completed"] == 1
+
+    BoardState._live_done(_token(review))
+    assert not BoardState._live_unchanged(_token(review), marker)  # forgotten: refresh
