@@ -65,18 +65,32 @@ class ValueCache:
         self._entries: OrderedDict[tuple[object, ...], object] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self._computing: dict[tuple[object, ...], threading.Event] = {}
 
     def get(self, key: tuple[object, ...], compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]  # type: ignore[return-value]
-        value = compute()
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return value
+        """The cached value, or ``compute()``'s. Callers asking for the same missing key at
+        once share one computation (fifty open boards waking after a change run one query)."""
+        while True:
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+                    return self._entries[key]  # type: ignore[return-value]
+                running = self._computing.get(key)
+                if running is None:
+                    mine = self._computing[key] = threading.Event()
+                    break
+            running.wait(30)  # then look again: stored, or it failed and one of us computes
+        try:
+            value = compute()
+            with self._lock:
+                self._entries[key] = value
+                while len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                self._computing.pop(key, None)
+            mine.set()
 
     def clear(self) -> None:
         with self._lock:

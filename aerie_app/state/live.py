@@ -8,6 +8,7 @@ re-check in the feed covers a lost notice.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import reflex as rx
@@ -77,7 +78,8 @@ class LiveMixin(rx.State, mixin=True):
             if marker == seen:
                 continue
             seen = marker
-            if self._live_unchanged(token, marker):
+            # Off the event loop: deciding may read the database (once per view and change).
+            if await asyncio.to_thread(self._live_unchanged, token, marker):
                 continue  # nothing on this page changed: no state round trip, no frame
             async with self:
                 if self._watch_id != my_id:
