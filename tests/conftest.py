@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -130,6 +134,24 @@ def _redis_problem() -> str | None:
         return None
     except Exception as exc:
         return str(exc)
+
+
+@contextmanager
+def job_worker(log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m aerie_app worker`` in this environment (the test's database and data folder),
+    its output in ``log``; on leaving, SIGTERM, and it must exit 0."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "aerie_app", "worker"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield worker
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0, log.read_text(errors="replace")
 
 
 def require_services(*, postgresql: bool = False, redis: bool = False) -> None:

@@ -137,9 +137,11 @@ class JobState(enum.StrEnum):
 
 def _abandoned_before() -> datetime:
     """A job running since before this lost its process: an export is bounded by Onshape's
-    wait and request timeouts (services/onshape_client.py), with a minute to spare."""
+    wait, its request timeouts and the client's waits on 429s (at most 3 × 60 s a request,
+    integrations/onshape.py), over its four kinds of request, with a minute to spare."""
     settings = get_settings()
-    bound = settings.onshape_max_wait_s + 4 * settings.onshape_timeout_s + 60
+    per_request = settings.onshape_timeout_s + 3 * 60.0
+    bound = settings.onshape_max_wait_s + 4 * per_request + 60
     return utcnow() - timedelta(seconds=bound)
 
 

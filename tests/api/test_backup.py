@@ -26,6 +26,7 @@ from tests.api.conftest import Api
 from tests.conftest import (
     create_pg_database,
     drop_pg_database,
+    job_worker,
     require_services,
     reset_caches,
 )
@@ -450,28 +451,13 @@ def test_the_conversion_worker_writes_the_daily_backup(
 ) -> None:
     """``python -m aerie_app worker`` on a host with AERIE_BACKUP_DAILY on writes the backup
     (so a team can keep it off its web hosts), and stops cleanly on SIGTERM."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     monkeypatch.setenv("AERIE_BACKUP_DAILY", "true")
     log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "aerie_app", "worker"],
-        cwd=Path(__file__).resolve().parents[2],
-        env=dict(os.environ),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with job_worker(log) as worker:
         deadline = time.monotonic() + 90
         while not backup.list_backups(backup_folder) and time.monotonic() < deadline:
             assert worker.poll() is None, log.read_text(errors="replace")
             time.sleep(0.1)
         assert len(backup.list_backups(backup_folder)) == 1, log.read_text(errors="replace")
         assert f"daily backup to {backup_folder}" in log.read_text()
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(60) == 0, log.read_text(errors="replace")
     assert "Conversion worker stopped." in log.read_text()

@@ -19,7 +19,7 @@ from aerie_app.errors import NotFound, RateLimited, Unprocessable, ValidationFai
 from aerie_app.integrations.onshape import OnshapeClient, OnshapeRef, parse_onshape_url
 from aerie_app.services import drawings
 from tests.api.conftest import Api
-from tests.conftest import reset_caches
+from tests.conftest import job_worker, reset_caches
 from tests.fake_onshape import FAILURE_REASON, PDF, FakeOnshape
 
 pytestmark = pytest.mark.api
@@ -532,13 +532,11 @@ def test_a_failure_read_back_from_its_row_is_the_same_error(error: Exception) ->
     assert again.to_dict() == error.to_dict()
 
 
-def _failed_row(pid: int, error: Exception, retry_in_s: float) -> None:
-    from datetime import timedelta
-
+def _job_row(pid: int, state: str, **fields: Any) -> None:
+    """The part's export as another server process left it in the database."""
     from aerie_app.db import session_scope
-    from aerie_app.models import DrawingJob, Part, utcnow
+    from aerie_app.models import DrawingJob, Part
 
-    assert isinstance(error, drawings.AerieError)
     with session_scope() as session:
         part = session.get(Part, pid)
         assert part is not None
@@ -547,13 +545,26 @@ def _failed_row(pid: int, error: Exception, retry_in_s: float) -> None:
                 part_id=pid,
                 part_uuid=part.uuid,
                 url=part.onshape_url or "",
-                state="failed",
-                error=drawings._error_record(error),
-                ended_at=utcnow(),
-                retry_at=utcnow() + timedelta(seconds=retry_in_s),
+                state=state,
+                **fields,
             )
         )
         session.commit()
+
+
+def _failed_row(pid: int, error: Exception, retry_in_s: float) -> None:
+    from datetime import timedelta
+
+    from aerie_app.models import utcnow
+
+    assert isinstance(error, drawings.AerieError)
+    _job_row(
+        pid,
+        "failed",
+        error=drawings._error_record(error),
+        ended_at=utcnow(),
+        retry_at=utcnow() + timedelta(seconds=retry_in_s),
+    )
 
 
 def test_a_rate_limited_failure_sticks_until_its_retry_after(api: Api, fake: FakeOnshape) -> None:
@@ -579,23 +590,10 @@ def test_an_export_whose_process_died_is_taken_over(api: Api, fake: FakeOnshape)
     import sqlalchemy as sa
 
     from aerie_app.db import session_scope
-    from aerie_app.models import DrawingJob, Part, utcnow
+    from aerie_app.models import DrawingJob, utcnow
 
     pid = hand_part(api)
-    with session_scope() as session:
-        part = session.get(Part, pid)
-        assert part is not None
-        long_ago = utcnow() - timedelta(hours=2)
-        session.add(
-            DrawingJob(
-                part_id=pid,
-                part_uuid=part.uuid,
-                url=part.onshape_url or "",
-                state="running",
-                started_at=long_ago,
-            )
-        )
-        session.commit()
+    _job_row(pid, "running", started_at=utcnow() - timedelta(hours=2))
     assert api.get(f"/api/parts/{pid}/drawing").status_code == 202
     assert poll(api, pid).status_code == 200
     with session_scope() as session:
@@ -608,23 +606,10 @@ def test_an_export_whose_process_died_is_taken_over(api: Api, fake: FakeOnshape)
 
 def test_a_fresh_running_export_is_not_started_twice(api: Api, fake: FakeOnshape) -> None:
     """Another worker's export in progress: this one answers pending and starts nothing."""
-    from aerie_app.db import session_scope
-    from aerie_app.models import DrawingJob, Part, utcnow
+    from aerie_app.models import utcnow
 
     pid = hand_part(api)
-    with session_scope() as session:
-        part = session.get(Part, pid)
-        assert part is not None
-        session.add(
-            DrawingJob(
-                part_id=pid,
-                part_uuid=part.uuid,
-                url=part.onshape_url or "",
-                state="running",
-                started_at=utcnow(),
-            )
-        )
-        session.commit()
+    _job_row(pid, "running", started_at=utcnow())
     for _ in range(3):
         assert api.get(f"/api/parts/{pid}/drawing?refresh=1").status_code == 202
     assert drawings.jobs.wait_idle(5)
@@ -636,11 +621,6 @@ def test_with_jobs_off_the_web_a_worker_process_exports(
 ) -> None:
     """AERIE_CONVERSION_IN_WEB=false: the API only queues the export (nothing is fetched while
     no worker runs); ``python -m aerie_app worker`` exports it, and the API serves the PDF."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     monkeypatch.setenv("AERIE_CONVERSION_IN_WEB", "false")
     reset_caches()
     pid = hand_part(api)
@@ -649,18 +629,8 @@ def test_with_jobs_off_the_web_a_worker_process_exports(
     assert fake.calls("create") == [], "the web process exported although jobs are off the web"
     assert api.get(f"/api/parts/{pid}/drawing").status_code == 202
     log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "aerie_app", "worker"],
-        cwd=Path(__file__).resolve().parents[2],
-        env=dict(os.environ),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with job_worker(log):
         response = poll(api, pid, timeout=90)
         assert response.status_code == 200, log.read_text(errors="replace")
         assert response.content == fake.pdf
         assert len(fake.calls("create")) == 1
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(60) == 0, log.read_text(errors="replace")
